@@ -1,0 +1,228 @@
+"""Service routes: Magento's `webapi.xml`, declared in Python.
+
+A route binds an HTTP method and a Magento path (`/V1/products/:sku`) to a service
+method. Apps declare theirs in their own `webapi.py` with `register(Route(...))`;
+the module is imported at start-up (see `CatalogConfig.ready`). The synchronous
+dispatcher, the asynchronous and bulk API, the topic names and the OpenAPI schema
+all read this one registry, so a route author writes nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from rest_framework.serializers import BaseSerializer
+
+    from catalog.models import Store
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who calls a service and in which store scope.
+
+    `user` is the acting Django user: a staff user, or the user behind an
+    integration. `user_type` follows Magento: 1 integration, 2 admin.
+    """
+
+    store: Store
+    user: AbstractBaseUser | None
+    user_type: int = 2
+
+
+# call(ctx, params, data) -> a JSON-serialisable answer
+ServiceCall = Callable[[CallContext, Mapping[str, str], Any], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One REST route bound to one service method.
+
+    - `path`: Magento's path, `:name` segments are parameters (`/V1/cmsBlock/:blockId`).
+    - `service`: the dotted name of the service method the route calls
+      (`catalog.services.BlockRepository.delete_by_id`); it names the async topic.
+    - `call(ctx, params, data)`: run the service; `params` are the URL parameters as
+      strings, `data` is the validated body (`request(data=body).validated_data`)
+      or None for routes without a body. Returns the JSON answer. Raise the domain
+      exceptions of `catalog.exceptions`; the caller maps them to HTTP answers.
+    - `request`: the serializer that validates the whole JSON body, wrapper key
+      included (`{"product": {...}}`). It gets `context={"params": params,
+      "ctx": ctx}` and must have no side effects.
+    - `permission`: the Django permission (`app_label.codename`) the caller needs;
+      None means anonymous (the admin token route only).
+    - `async_enabled`: False opts a write route out of `async/` and `async/bulk/`.
+    - `status`: the HTTP status of a successful synchronous answer.
+    """
+
+    method: str
+    path: str
+    service: str
+    call: ServiceCall
+    permission: str | None
+    request: type[BaseSerializer] | None = None
+    async_enabled: bool = True
+    status: int = 200
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    segments: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        method = self.method.upper()
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "segments", _split(self.path))
+        if method == "GET" and self.async_enabled:
+            object.__setattr__(self, "async_enabled", False)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Return the URL parameter names, in path order (`("categoryId", "sku")`)."""
+        return tuple(m.group(1) for s in self.segments if (m := _PARAM.match(s)))
+
+    @property
+    def topic(self) -> str:
+        """Return the async topic: `async.` + service path + `.` + method, lower-cased."""
+        return f"async.{self.service}.{self.method}".lower()
+
+    @property
+    def bulk_path(self) -> str:
+        """Return the path under `async/bulk/`: `:blockId` becomes `byBlockId`."""
+        return "/" + "/".join(_by_param(s) for s in self.segments)
+
+    def match(self, segments: tuple[str, ...]) -> dict[str, str] | None:
+        """Return the URL parameters if `segments` match this path, else None."""
+        if len(segments) != len(self.segments):
+            return None
+        params: dict[str, str] = {}
+        for pattern, value in zip(self.segments, segments, strict=True):
+            m = _PARAM.match(pattern)
+            if m:
+                if value == "":
+                    return None
+                params[m.group(1)] = value
+            elif pattern != value:
+                return None
+        return params
+
+    def match_bulk(self, segments: tuple[str, ...]) -> bool:
+        """Return True if `segments` are this route's bulk path (`/V1/cmsBlock/byBlockId`)."""
+        return segments == _split(self.bulk_path)
+
+    @property
+    def specificity(self) -> tuple[int, ...]:
+        """Literal segments win over parameters (`/V1/customers/search` over `:customerId`)."""
+        return tuple(0 if _PARAM.match(s) else 1 for s in self.segments)
+
+
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(s for s in path.strip("/").split("/") if s != "")
+
+
+def _by_param(segment: str) -> str:
+    m = _PARAM.match(segment)
+    if not m:
+        return segment
+    name = m.group(1)
+    return "by" + name[0].upper() + name[1:]
+
+
+class RouteRegistry:
+    """All declared routes. Duplicate (method, path) pairs are rejected loudly."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+        self._keys: set[tuple[str, tuple[str, ...]]] = set()
+
+    def register(self, route: Route) -> Route:
+        key = (route.method, tuple(":" if _PARAM.match(s) else s for s in route.segments))
+        if key in self._keys:
+            raise ValueError(f"Route {route.method} {route.path} is declared twice")
+        self._keys.add(key)
+        self._routes.append(route)
+        self._routes.sort(key=lambda r: r.specificity, reverse=True)
+        return route
+
+    def __iter__(self):
+        return iter(list(self._routes))
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """Return the route and its parameters for a synchronous call.
+
+        Raise `RouteNotFound` when no route has this path, `MethodNotAllowed`
+        (with the allowed methods) when the path exists under other methods.
+        """
+        segments = _split(path)
+        allowed: list[str] = []
+        for route in self._routes:
+            params = route.match(segments)
+            if params is None:
+                continue
+            if route.method == method.upper():
+                return route, params
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(path, sorted(set(allowed)))
+        raise RouteNotFound(path)
+
+    def resolve_async(self, method: str, path: str, *, bulk: bool) -> tuple[Route, dict[str, str]]:
+        """Return the write route behind an `async/` (`bulk=False`) or `async/bulk/` path.
+
+        For a single async call the path keeps its `:param` values (returned as
+        params); a bulk path uses `byParam` segments and returns no params.
+        """
+        segments = _split(path)
+        allowed: list[str] = []
+        for route in self._routes:
+            if not route.async_enabled:
+                continue
+            if bulk:
+                params: dict[str, str] | None = {} if route.match_bulk(segments) else None
+            else:
+                params = route.match(segments)
+            if params is None:
+                continue
+            if route.method == method.upper():
+                return route, params
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(path, sorted(set(allowed)))
+        raise RouteNotFound(path)
+
+    def async_routes(self) -> Iterable[Route]:
+        return [r for r in self._routes if r.async_enabled and r.method in WRITE_METHODS]
+
+    def by_topic(self, topic: str) -> Route:
+        for route in self._routes:
+            if route.async_enabled and route.topic == topic:
+                return route
+        raise KeyError(topic)
+
+
+class RouteNotFound(LookupError):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class MethodNotAllowed(LookupError):
+    def __init__(self, path: str, allowed: list[str]) -> None:
+        super().__init__(path)
+        self.path = path
+        self.allowed = allowed
+
+
+routes = RouteRegistry()
+
+
+def register(route: Route) -> Route:
+    """Declare a route (called from an app's `webapi.py`)."""
+    return routes.register(route)

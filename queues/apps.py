@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+
+class QueuesConfig(AppConfig):
+    """The message queue framework: declarations, transports, consumers."""
+
+    name = "queues"
+    verbose_name = "Message queues"
+
+    def ready(self) -> None:
+        # Every installed app may declare topics, topology, publishers and consumers
+        # in its own queues.py.
+        autodiscover_modules("queues")
