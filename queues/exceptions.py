@@ -1,0 +1,23 @@
+"""The queue framework's exceptions. Transports translate their client's errors into these."""
+
+from __future__ import annotations
+
+
+class QueueError(Exception):
+    """Base of every error raised by the queue framework."""
+
+
+class DeclarationError(QueueError):
+    """A topic, queue, binding, publisher or consumer is declared wrongly or twice."""
+
+
+class TransportError(QueueError):
+    """The transport (broker or database) failed; the operation may be retried."""
+
+
+class PublishError(TransportError):
+    """Messages were not confirmed by the transport; none of them can be assumed sent."""
+
+
+class MessageDecodeError(QueueError):
+    """A delivered message cannot be decoded; it is dead-lettered, never retried."""
