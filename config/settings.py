@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "config",
     "queues",
     "catalog",
+    "catalog.rest",
     "operations",
 ]
 

@@ -75,5 +75,6 @@ class Transport(abc.ABC):
     def count(self, queue: str) -> int:
         """Return how many messages wait in `queue` (not counting ones being processed)."""
 
+    @abc.abstractmethod
     def close(self) -> None:
         """Release connections. Safe to call twice."""
