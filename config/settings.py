@@ -86,10 +86,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "config",
-    "queues",
     "catalog",
     "catalog.rest",
     "operations",
+    # Last, so that its ready() autodiscovers queues.py after every route is registered.
+    "queues",
 ]
 
 MIDDLEWARE = [
