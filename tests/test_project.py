@@ -1,0 +1,147 @@
+"""The project as a user meets it: production checks, the one-command server, SQLite mode."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=_env(DJANGO_HTTPS="1", DJANGO_SECRET_KEY=secrets.token_urlsafe(60), DJANGO_DEBUG="0"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_is_off_unless_asked_for():
+    from django.conf import settings
+
+    assert settings.DEBUG is False
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
+    if connection.vendor != "sqlite":
+        pytest.skip("the embedded SQLite mode is tested on the SQLite run")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] >= 5000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str, dict[str, str]]:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=10) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), dict(exc.headers)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """Run `manage.py serve` on a free port against a freshly migrated SQLite file."""
+    port = _free_port()
+    env = _env(DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}", QUEUE_CONNECTION="db")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early:\n{proc.stdout.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("serve did not listen within 60 s")
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_answers_the_sign_in_page_static_files_and_the_api(served):
+    status, body, headers = _get(f"{served}/")
+    assert status == 302 and "/accounts/login/" in headers["Location"]
+
+    status, body, _ = _get(f"{served}/accounts/login/")
+    assert status == 200
+    assert "Sign in" in body and 'name="password"' in body
+
+    status, body, headers = _get(f"{served}/static/css/app.css")
+    assert status == 200 and "--accent" in body
+
+    status, body, headers = _get(f"{served}/rest/V1/no-such-route")
+    assert status == 404
+    assert headers["Content-Type"].startswith("application/json")
+    assert '"message"' in body
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path):
+    port = _free_port()
+    env = _env(DATABASE_URL=f"sqlite:///{tmp_path / 'stop.sqlite3'}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
