@@ -12,12 +12,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.module_loading import import_string
+
 Handler = Callable[..., Any] | str  # a callable, or its dotted path "app.module.function"
+
+# The connection "default" stands for settings.QUEUES["CONNECTION"] (db or amqp), so
+# the same declarations run embedded and in production; see queues.conf.
+DEFAULT = "default"
 
 
 @dataclass(frozen=True)
 class Topic:
-    """communication.xml: a topic, the JSON schema of its messages, and its handler."""
+    """communication.xml: a topic, the JSON schema of its messages, and its handler.
+
+    `name` may be a pattern (`async.#`): it then declares every topic it matches that
+    has no declaration of its own (`registry.topic()` prefers the exact name, then the
+    most specific pattern). `handler(envelope)` runs for each message of the topic
+    unless the consumer has its own handler.
+    """
 
     name: str
     handler: Handler | None = None
@@ -29,7 +41,7 @@ class Exchange:
     """A topic exchange on one connection (`amqp` or `db`)."""
 
     name: str
-    connection: str = "amqp"
+    connection: str = DEFAULT
     type: str = "topic"
     durable: bool = True
 
@@ -39,8 +51,12 @@ class Queue:
     """A durable queue. Every queue gets a dead-letter queue `<name>.dlq`."""
 
     name: str
-    connection: str = "amqp"
+    connection: str = DEFAULT
     arguments: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return dead_letter_queue(self.name)
 
 
 @dataclass(frozen=True)
@@ -66,17 +82,24 @@ class Publisher:
 
 @dataclass(frozen=True)
 class Consumer:
-    """queue_consumer.xml: a named consumer of one queue."""
+    """queue_consumer.xml: a named consumer of one queue.
+
+    `handler(envelope)` runs per message (it wins over the topic's handler).
+    `batch_handler(envelopes)` runs instead for a whole batch when the consumer is
+    started with `--batch-size N` (N > 1); a handler with an attribute `batch = True`
+    serves as both. `connection` "default" follows the queue's connection.
+    """
 
     name: str
     queue: str
     handler: Handler | None = None
-    connection: str = "amqp"
+    connection: str = DEFAULT
     max_messages: int | None = None
     max_idle_time: float | None = None
     sleep: float = 1.0
     only_spawn_when_messages_available: bool = True
     allow_shared_topics: bool = False  # opt out of the double-processing check
+    batch_handler: Handler | None = None
 
 
 @dataclass(frozen=True)
@@ -88,3 +111,25 @@ class Periodic:
     func: Handler
     interval: float
     consumer: str | None = None
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What a transport's `setup()` declares: exchanges, queues and bindings of one
+    connection, with `connection` already resolved (never "default")."""
+
+    exchanges: tuple[Exchange, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+
+
+def dead_letter_queue(queue: str) -> str:
+    """Return the name of `queue`'s dead-letter queue."""
+    return f"{queue}.dlq"
+
+
+def resolve_handler(handler: Handler | None) -> Callable[..., Any] | None:
+    """Return the callable for a handler given as a callable or a dotted path."""
+    if handler is None or callable(handler):
+        return handler
+    return import_string(handler)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from queues.declarations import Topology
 
 
 @dataclass(frozen=True)
@@ -40,13 +43,36 @@ class Delivery:
 
 
 class Transport(abc.ABC):
-    """One connection to one transport. Not thread-safe: one instance per thread."""
+    """One connection to one transport. Not thread-safe: one instance per thread.
+
+    `queues.transports.create_transport(name)` builds one with `from_settings()`.
+    """
 
     name: str = ""
 
+    # True when ack() writes to the Django database connection (the db transport): the
+    # runtime then calls ack() inside the handler's transaction, so the work and the
+    # ack commit together. False (amqp): ack() is called right after the commit.
+    acks_in_transaction: bool = False
+
+    @classmethod
+    def from_settings(cls) -> Transport:
+        """Return a transport configured from `queues.conf` (settings.QUEUES)."""
+        return cls()
+
+    def release(self, deliveries: Sequence[Delivery]) -> None:
+        """Give back received deliveries that were not processed (a consumer stopping
+        mid-batch), without counting a trial. Default: nothing, closing the connection
+        returns them (amqp). The db transport makes them available at once."""
+        return None
+
     @abc.abstractmethod
-    def setup(self, topology: Any) -> None:
-        """Declare exchanges, queues (with their dead-letter queues) and bindings. Idempotent."""
+    def setup(self, topology: Topology) -> None:
+        """Declare exchanges, queues (with their dead-letter queues) and bindings. Idempotent.
+
+        `topology` is `queues.registry.topology(connection=self.name)`: only this
+        transport's declarations, connections resolved.
+        """
 
     @abc.abstractmethod
     def publish(self, exchange: str, envelopes: Sequence[Envelope]) -> None:
