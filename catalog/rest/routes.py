@@ -29,12 +29,15 @@ class CallContext:
     """Who calls a service and in which store scope.
 
     `user` is the acting Django user: a staff user, or the user behind an
-    integration. `user_type` follows Magento: 1 integration, 2 admin.
+    integration. `user_type` follows Magento: 1 integration, 2 admin (4 guest on
+    the routes open to anyone). `query` is the request's query string (a
+    QueryDict in the synchronous API, empty when an operation runs later).
     """
 
     store: Store
     user: AbstractBaseUser | None
     user_type: int = 2
+    query: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 # call(ctx, params, data) -> a JSON-serialisable answer
@@ -49,9 +52,10 @@ class Route:
     - `service`: the dotted name of the service method the route calls
       (`catalog.services.BlockRepository.delete_by_id`); it names the async topic.
     - `call(ctx, params, data)`: run the service; `params` are the URL parameters as
-      strings, `data` is the validated body (`request(data=body).validated_data`)
-      or None for routes without a body. Returns the JSON answer. Raise the domain
-      exceptions of `catalog.exceptions`; the caller maps them to HTTP answers.
+      strings, `data` is the validated body (`request(data=body).validated_data`),
+      or for a GET route without `request` the query string (a QueryDict, also
+      `ctx.query`; search routes hand it to `catalog.rest.search.search`), else
+      None. Returns the JSON answer. Raise the domain exceptions of `catalog.exceptions`; the caller maps them to HTTP answers.
     - `request`: the serializer that validates the whole JSON body, wrapper key
       included (`{"product": {...}}`). It gets `context={"params": params,
       "ctx": ctx}` and must have no side effects.
@@ -133,20 +137,41 @@ def _by_param(segment: str) -> str:
 
 
 class RouteRegistry:
-    """All declared routes. Duplicate (method, path) pairs are rejected loudly."""
+    """All declared routes.
+
+    Rejected loudly: a duplicate (method, path) pair, and two asynchronous routes
+    with the same topic (their operations could not be told apart).
+    """
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
         self._keys: set[tuple[str, tuple[str, ...]]] = set()
 
+    @staticmethod
+    def _key(route: Route) -> tuple[str, tuple[str, ...]]:
+        return (route.method, tuple(":" if _PARAM.match(s) else s for s in route.segments))
+
     def register(self, route: Route) -> Route:
-        key = (route.method, tuple(":" if _PARAM.match(s) else s for s in route.segments))
+        key = self._key(route)
         if key in self._keys:
             raise ValueError(f"Route {route.method} {route.path} is declared twice")
+        if route.async_enabled and route.method in WRITE_METHODS:
+            for other in self.async_routes():
+                if other.topic == route.topic:
+                    raise ValueError(
+                        f"Routes {other.method} {other.path} and {route.method} {route.path} "
+                        f"share the async topic {route.topic}; give one a distinct service "
+                        "or async_enabled=False"
+                    )
         self._keys.add(key)
         self._routes.append(route)
         self._routes.sort(key=lambda r: r.specificity, reverse=True)
         return route
+
+    def unregister(self, route: Route) -> None:
+        """Remove a route (for tests that declare routes of their own)."""
+        self._routes.remove(route)
+        self._keys.discard(self._key(route))
 
     def __iter__(self):
         return iter(list(self._routes))

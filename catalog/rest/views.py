@@ -1,9 +1,232 @@
-"""Placeholder: replaced by the synchronous dispatcher (issue 2)."""
+"""The synchronous dispatcher: every `/rest/[<store>/]V1/...` call, and every other path under `/rest/`.
 
-from django.http import JsonResponse
-from django.views import View
+`WebapiView` is the reusable base (store scope, bearer authentication, JSON body,
+Magento-shaped errors); `ServiceView` resolves a route in the registry and runs
+it. The asynchronous and bulk views (`operations.views`) subclass `WebapiView`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store
+from catalog.rest import conf
+from catalog.rest.authentication import BearerTokenAuthentication
+from catalog.rest.errors import render_exception
+from catalog.rest.exceptions import (
+    MalformedRequest,
+    NotAuthenticated,
+    PayloadTooLarge,
+    StoreNotFound,
+)
+from catalog.rest.execution import check_permission, run_route, validate_request
+from catalog.rest.models import USER_TYPE_GUEST, AccessToken
+from catalog.rest.routes import CallContext, Route, RouteNotFound, routes
+
+ALL_STORES_CODE = "all"
+DEFAULT_STORE_CODE = "default"
+_READ_CHUNK = 64 * 1024
 
 
-class ServiceView(View):
-    def dispatch(self, request, *args, **kwargs):
-        return JsonResponse({"message": "Request does not match any route.", "parameters": []}, status=404)
+class MagentoJSONRenderer(JSONRenderer):
+    """JSON, with None rendered as `null` (DRF renders an empty body)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b"null"
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+class JSONOnly(BaseContentNegotiation):
+    """Always answer JSON, whatever the Accept header says (no 406 under /rest/)."""
+
+    def select_parser(self, request, parsers):
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
+class WebapiView(APIView):
+    """Base view for the REST API: store scope, authentication, JSON body, errors.
+
+    Hooks, each callable from a subclass's handler (`post`, `put`, ...):
+
+    - `get_store() -> Store`: the store named by the URL kwarg `store_code`
+      (absent or `default` → store 1, `all` → store 0, else an active store by
+      code); StoreNotFound (400) otherwise. Cached per request.
+    - `authenticate() -> tuple[user | None, AccessToken | None]`: the bearer
+      token's user and token, (None, None) without a token; NotAuthenticated (401)
+      for a bad, expired or revoked token. Authentication is lazy: nothing runs
+      before a handler asks, so an unknown route is a 404 whatever the token.
+    - `check_permission(route)`: authenticate, then raise NotAuthenticated (401)
+      or NotAuthorized (403, "The consumer isn't authorized to access %resources.")
+      unless the caller may call `route` (see `execution.check_permission`).
+    - `call_context(store) -> CallContext`: the caller in that store scope, with
+      `user_type` from the token (1 integration, 2 admin, 4 guest without token)
+      and `query` the query string.
+    - `read_json_body() -> Any`: the parsed JSON body, None when empty; 413
+      (PayloadTooLarge) over `WEBAPI["MAX_BODY_SIZE"]`, judged on Content-Length
+      before reading and never reading more than the limit + 1 byte; 400
+      (MalformedRequest, "Decoding error: ...") when not JSON. Cached.
+    - `handle_exception(exc) -> Response`: any exception in Magento's shape, via
+      `errors.render_exception`: LocalizedException (its own status), DRF
+      ValidationError (400), RouteNotFound (404), MethodNotAllowed (405),
+      PayloadTooLarge (413), anything else 500 with a report id, traceback logged.
+    """
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes: list = []
+    throttle_classes: list = []
+    parser_classes: list = []
+    renderer_classes = [MagentoJSONRenderer]
+    content_negotiation_class = JSONOnly
+    # Paths come from the route registry (catalog.rest.schema), not from this view.
+    schema = None
+
+    _store: Store | None = None
+    _body_read = False
+    _body: Any = None
+
+    def perform_authentication(self, request) -> None:
+        """Postpone authentication until a handler calls `authenticate()`."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return render_exception(exc, getattr(self, "request", None))
+
+    # --- hooks ----------------------------------------------------------------------
+
+    def get_store(self) -> Store:
+        if self._store is None:
+            self._store = resolve_store(self.kwargs.get("store_code"))
+        return self._store
+
+    def authenticate(self) -> tuple[Any, AccessToken | None]:
+        user = self.request.user  # runs BearerTokenAuthentication once
+        return user, self.request.auth
+
+    def check_permission(self, route: Route) -> None:
+        if route.permission is None:
+            return
+        try:
+            user, _token = self.authenticate()
+        except NotAuthenticated:
+            raise NotAuthenticated(route.permission) from None
+        check_permission(user, route)
+
+    def call_context(self, store: Store) -> CallContext:
+        try:
+            user, token = self.authenticate()
+        except NotAuthenticated:  # a bad token on a route open to anyone
+            user, token = None, None
+        return CallContext(
+            store=store,
+            user=user,
+            user_type=token.user_type if token is not None else USER_TYPE_GUEST,
+            query=self.request.query_params,
+        )
+
+    def read_json_body(self) -> Any:
+        if not self._body_read:
+            self._body = parse_json(read_body(self.request._request, conf.max_body_size()))
+            self._body_read = True
+        return self._body
+
+
+class ServiceView(WebapiView):
+    """Run the synchronous route for the method and path; 404 in Magento's shape for anything else.
+
+    Order: route (404/405), store (400), permission (401/403), body (413/400),
+    validation (400), then the service call in one transaction.
+    """
+
+    def serve(self, request, *args, **kwargs) -> Response:
+        path = kwargs.get("path")
+        if path is None:
+            raise RouteNotFound(request.path)
+        route, params = routes.resolve(request.method, path)
+        store = self.get_store()
+        self.check_permission(route)
+        ctx = self.call_context(store)
+        if route.request is not None:
+            data = validate_request(route, ctx, params, self.read_json_body())
+        elif route.method == "GET":
+            data = ctx.query
+        else:
+            data = None
+        answer = run_route(route, ctx, params, data)
+        return Response(answer, status=route.status)
+
+    get = post = put = patch = delete = head = options = serve
+
+
+def resolve_store(code: str | None) -> Store:
+    """Return the store for a URL store code (None and `default` → 1, `all` → 0)."""
+    if code is None or code == DEFAULT_STORE_CODE:
+        store_id: int | None = DEFAULT_STORE_ID
+    elif code == ALL_STORES_CODE:
+        store_id = ADMIN_STORE_ID
+    else:
+        store_id = None
+    try:
+        if store_id is not None:
+            return Store.objects.get(pk=store_id)
+        return Store.objects.exclude(pk=ADMIN_STORE_ID).get(code=code, is_active=True)
+    except Store.DoesNotExist:
+        raise StoreNotFound() from None
+
+
+def read_body(request, limit: int) -> bytes:
+    """Return the raw body of a Django request, refusing more than `limit` bytes.
+
+    Content-Length is checked before anything is read; without it (chunked
+    transfer) at most `limit` + 1 bytes are read.
+    """
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if length:
+        try:
+            declared = int(length)
+        except ValueError:
+            raise MalformedRequest("The Content-Length header is invalid.") from None
+        if declared > limit:
+            raise _too_large(limit)
+    if getattr(request, "_body", None) is not None:
+        raw = request._body
+    else:
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = request.read(min(_READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    if len(raw) > limit:
+        raise _too_large(limit)
+    return raw
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge("The request body is larger than the limit of %1 bytes.", [limit])
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Return the decoded JSON document, None for an empty body; MalformedRequest otherwise."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MalformedRequest("Decoding error: %1", [str(exc)]) from None

@@ -1,0 +1,62 @@
+"""Validate and run a route: shared by the synchronous view and the operation consumer.
+
+The synchronous API (`ServiceView`) and the consumer that runs an asynchronous
+operation later both call these, so an operation is checked, validated and run
+exactly as the synchronous call would have been.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
+
+from catalog.rest.exceptions import NotAuthenticated, NotAuthorized
+from catalog.rest.routes import CallContext, Route
+
+
+def check_permission(user, route: Route) -> None:
+    """Raise unless `user` may call `route`.
+
+    A route without a permission is open to anyone. Otherwise there must be an
+    active user (else NotAuthenticated, 401) holding `route.permission` (else
+    NotAuthorized, 403); an integration's user also needs its integration active.
+    """
+    if route.permission is None:
+        return
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise NotAuthenticated(route.permission)
+    try:
+        integration = user.integration
+    except (ObjectDoesNotExist, AttributeError):  # a staff user, not an integration
+        integration = None
+    if integration is not None and not integration.is_active:
+        raise NotAuthenticated(route.permission)
+    if not user.has_perm(route.permission):
+        raise NotAuthorized(route.permission)
+
+
+def validate_request(route: Route, ctx: CallContext, params: Mapping[str, str], body: Any) -> Any:
+    """Return the validated body for `route`, or None if the route takes no body.
+
+    An empty body validates as `{}`, so missing wrapper keys are reported by name.
+    Raise rest_framework's ValidationError (rendered as 400 in Magento's shape).
+    """
+    if route.request is None:
+        return None
+    serializer = route.request(
+        data={} if body is None else body, context={"params": params, "ctx": ctx}
+    )
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def run_route(route: Route, ctx: CallContext, params: Mapping[str, str], data: Any) -> Any:
+    """Call the route's service in one transaction and return its JSON answer.
+
+    Domain exceptions (`catalog.exceptions`) propagate after the rollback.
+    """
+    with transaction.atomic():
+        return route.call(ctx, params, data)

@@ -1,0 +1,32 @@
+"""Routes of the REST layer itself: the admin token (Magento's `integration/admin/token`)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from catalog.rest import actions
+from catalog.rest.routes import Route, register
+
+
+class AdminTokenRequest(serializers.Serializer):
+    username = serializers.CharField(trim_whitespace=False)
+    password = serializers.CharField(trim_whitespace=False)
+
+
+def _issue_admin_token(ctx, params, data) -> str:
+    return actions.issue_admin_token(data["username"], data["password"])
+
+
+register(
+    Route(
+        method="POST",
+        path="/V1/integration/admin/token",
+        service="catalog.rest.actions.issue_admin_token",
+        call=_issue_admin_token,
+        permission=None,
+        request=AdminTokenRequest,
+        async_enabled=False,
+        summary="Create an admin access token from a staff user's credentials.",
+        tags=("integration",),
+    )
+)
