@@ -58,6 +58,8 @@ def iter_validation_errors(detail: Any, path: str = "") -> Iterator[tuple[str, s
         for key, value in detail.items():
             if key in ("non_field_errors", api_settings.NON_FIELD_ERRORS_KEY):
                 sub = path
+            elif isinstance(key, int):  # ListField / DictField child errors
+                sub = f"{path}[{key}]"
             else:
                 sub = f"{path}.{key}" if path else str(key)
             yield from iter_validation_errors(value, sub)

@@ -95,6 +95,11 @@ class WebapiView(APIView):
     _body_read = False
     _body: Any = None
 
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF would announce every handler method in `Allow`; only a 405 says what is allowed.
+        return {"Vary": "Accept"}
+
     def perform_authentication(self, request) -> None:
         """Postpone authentication until a handler calls `authenticate()`."""
 
