@@ -17,6 +17,7 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
+from queues import conf
 from queues.declarations import Binding, Exchange, Queue
 
 CONNECTION = "amqp"
@@ -45,11 +46,16 @@ def amqp_part(topology: Any, connection: str = CONNECTION) -> AmqpTopology:
     """Return the exchanges, queues and bindings of `topology` on `connection`.
 
     `topology` is any object with `exchanges`, `queues` and `bindings` iterables of
-    declarations. A binding belongs to the connection of its exchange.
+    declarations; a "default" connection stands for QUEUES["CONNECTION"]. A binding
+    belongs to the connection of its exchange.
     """
-    exchanges = tuple(e for e in _values(topology.exchanges) if e.connection == connection)
+    exchanges = tuple(
+        e for e in _values(topology.exchanges) if conf.resolve_connection(e.connection) == connection
+    )
     names = {e.name for e in exchanges}
-    queues = tuple(q for q in _values(topology.queues) if q.connection == connection)
+    queues = tuple(
+        q for q in _values(topology.queues) if conf.resolve_connection(q.connection) == connection
+    )
     bindings = tuple(b for b in _values(topology.bindings) if b.exchange in names)
     return AmqpTopology(exchanges, queues, bindings)
 

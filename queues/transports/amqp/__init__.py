@@ -1,0 +1,209 @@
+"""The `amqp` transport: RabbitMQ through pika. The only place that imports pika.
+
+- Topology (`setup`): durable topic exchanges, durable queues (classic, or quorum by
+  configuration), a dead-letter exchange and queue `<queue>.dlq` per queue, bindings
+  from topic patterns. See `topology.py`.
+- Publishing: persistent JSON messages with `message_id`, the topic as `type`,
+  routing key and `topic_name` header, and the caller's headers; publisher confirms
+  gathered for the whole batch; messages routed nowhere are reported
+  (`UnroutableError`). See `publisher.py`.
+- Consuming: prefetch per consumer, manual acknowledgement. See `consumer.py`.
+- Reconnection with bounded exponential backoff for publishers and consumers alike.
+  See `connection.py`.
+
+pika's errors are translated into `queues.exceptions` (`TransportError`,
+`PublishError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from pika import exceptions as pika_exceptions
+
+from queues import conf
+from queues.exceptions import PublishError, TransportError
+from queues.transports.base import Delivery, Envelope, Transport
+
+from . import codec
+from .connection import Backoff, Link, describe
+from .consumer import Consumer, DeliveryTag
+from .publisher import Outgoing, Publisher, UnroutableError
+from .topology import amqp_part, dead_letter_exchange, dead_letter_queue, declare
+
+__all__ = [
+    "AmqpTransport",
+    "Backoff",
+    "DeliveryTag",
+    "UnroutableError",
+    "dead_letter_exchange",
+    "dead_letter_queue",
+]
+
+logger = logging.getLogger(__name__)
+
+QUEUE_TYPES = ("classic", "quorum")
+
+
+class AmqpTransport(Transport):
+    """RabbitMQ: one publishing and one consuming connection, each opened on first use.
+
+    `prefetch` (default QUEUES["AMQP_PREFETCH"]) is applied per consumer, raised to the
+    batch size asked of `receive`. `queue_type` is "classic" or "quorum" (default
+    QUEUES["AMQP_QUEUE_TYPE"]). `confirm` turns publisher confirms on (the default;
+    without them `publish` cannot know a message is stored). Messages are published
+    `mandatory`: one that no binding routes is returned by RabbitMQ and logged, like the
+    db transport does — or raises `UnroutableError` with `raise_unroutable`.
+    `confirm_timeout` bounds the wait for confirms (without progress), `publish_attempts`
+    the publishes of a batch over reconnections, `backoff` each reconnection.
+    """
+
+    name = "amqp"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        prefetch: int | None = None,
+        queue_type: str | None = None,
+        confirm: bool = True,
+        mandatory: bool = True,
+        raise_unroutable: bool = False,
+        confirm_timeout: float = 30.0,
+        publish_attempts: int = 3,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.url: str = url or conf.get("AMQP_URL")
+        self.prefetch = int(prefetch or conf.get("AMQP_PREFETCH") or 100)
+        self.queue_type = queue_type or conf.get("AMQP_QUEUE_TYPE") or "classic"
+        if self.queue_type not in QUEUE_TYPES:
+            raise ImproperlyConfigured(
+                f"AMQP queue type must be one of {', '.join(QUEUE_TYPES)}, not {self.queue_type!r}"
+            )
+        self.mandatory = mandatory
+        backoff = backoff or Backoff()
+        self._publisher = Publisher(
+            Link(self.url, "publisher", backoff),
+            confirm=confirm,
+            confirm_timeout=confirm_timeout,
+            attempts=publish_attempts,
+            raise_unroutable=raise_unroutable,
+        )
+        self._consumer = Consumer(Link(self.url, "consumer", backoff), prefetch=self.prefetch)
+
+    @classmethod
+    def from_settings(cls) -> AmqpTransport:
+        """Return a transport for QUEUES["AMQP_URL"], its prefetch and queue type."""
+        return cls()
+
+    def __repr__(self) -> str:
+        return f"<AmqpTransport {describe(self.url)}>"
+
+    def setup(self, topology: Any) -> None:
+        """Declare the amqp exchanges, queues (each with `<queue>.dlq`) and bindings of `topology`."""
+        part = amqp_part(topology)
+        try:
+            self._publisher.run(lambda channel: declare(channel, part, self.queue_type))
+        except pika_exceptions.ChannelClosedByBroker as exc:
+            hint = ""
+            if exc.reply_code == 406:
+                hint = (
+                    " — RabbitMQ cannot change an existing queue's arguments or type: "
+                    "delete the queue (after draining it) and run queue_setup again"
+                )
+            raise TransportError(
+                f"RabbitMQ refused the topology: {exc.reply_code} {exc.reply_text}{hint}"
+            ) from exc
+        logger.info(
+            "declared %d exchanges, %d queues and %d bindings on RabbitMQ at %s",
+            len(part.exchanges), len(part.queues), len(part.bindings), describe(self.url),
+        )
+
+    def publish(self, exchange: str, envelopes: Sequence[Envelope]) -> None:
+        """Publish `envelopes` through `exchange` (routing key = topic), confirmed as one batch."""
+        if not envelopes:
+            return
+        messages = []
+        for envelope in envelopes:
+            body, properties = codec.encode(envelope)
+            messages.append(Outgoing(exchange, envelope.topic, body, properties))
+        self._publisher.publish(messages, mandatory=self.mandatory)
+
+    def receive(self, queue: str, max_count: int, timeout: float) -> list[Delivery]:
+        return self._consumer.receive(queue, max_count, timeout)
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._consumer.ack(deliveries)
+
+    def release(self, deliveries: Sequence[Delivery]) -> None:
+        """Requeue deliveries that were received but not processed (no trial counted)."""
+        for delivery in deliveries:
+            self._consumer.reject(delivery, requeue=True)
+
+    def retry(self, delivery: Delivery, error: str) -> None:
+        """Publish a copy with one more trial to the end of the queue, confirmed; then ack."""
+        held = self._consumer.held(delivery)
+        if held is None:
+            logger.info("retry of a message on a closed channel skipped: it is delivered again")
+            return
+        properties = codec.with_headers(
+            held.properties,
+            **{codec.TRIALS_HEADER: delivery.trials + 1, codec.LAST_ERROR_HEADER: error[:1000]},
+        )
+        try:
+            # The default exchange routes by queue name: the copy goes to this queue only.
+            self._publisher.publish(
+                [Outgoing("", delivery.queue, held.body, properties)], mandatory=True
+            )
+        except PublishError:
+            self._consumer.reject(delivery, requeue=True)
+            raise
+        self._consumer.ack([delivery])
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Publish a copy with the reason to `<queue>.dlq`, confirmed; then ack the original."""
+        held = self._consumer.held(delivery)
+        if held is None:
+            logger.info("dead-lettering a message on a closed channel skipped: it is delivered again")
+            return
+        properties = codec.with_headers(
+            held.properties,
+            **{
+                codec.DEAD_LETTER_REASON_HEADER: reason[:1000],
+                codec.DEAD_LETTER_QUEUE_HEADER: delivery.queue,
+                codec.TRIALS_HEADER: delivery.trials,
+            },
+        )
+        outgoing = Outgoing(dead_letter_exchange(delivery.queue), held.routing_key, held.body, properties)
+        try:
+            self._publisher.publish([outgoing], mandatory=True)
+        except PublishError as exc:
+            logger.error(
+                "cannot publish message %s to %s (%s): rejecting it instead, so that RabbitMQ "
+                "dead-letters it through the queue's x-dead-letter-exchange, without the reason",
+                held.properties.message_id, dead_letter_queue(delivery.queue), exc,
+            )
+            self._consumer.reject(delivery, requeue=False)
+            return
+        self._consumer.ack([delivery])
+
+    def count(self, queue: str) -> int:
+        """Return the number of messages ready in `queue` (passive declare)."""
+        try:
+            return self._publisher.run(
+                lambda channel: channel.queue_declare(queue, passive=True).method.message_count
+            )
+        except pika_exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 404:
+                raise TransportError(
+                    f"queue {queue!r} does not exist on RabbitMQ at {describe(self.url)}: "
+                    "run `manage.py queue_setup`"
+                ) from exc
+            raise TransportError(f"RabbitMQ refused to count {queue!r}: {exc!r}") from exc
+
+    def close(self) -> None:
+        self._consumer.drop()
+        self._publisher.drop()
