@@ -6,9 +6,12 @@ Keys (defaults in brackets):
 - RETRY_BACKOFF_SECONDS [0.2]: first pause between transient retries; doubles each time.
 - STUCK_AFTER_SECONDS [3600]: an operation open longer than this is swept.
 - BULK_LIFETIME_DAYS [60]: `operations_cleanup` deletes older bulks.
-- RELAY_INTERVAL_SECONDS [5]: how often the outbox relay and the sweeper run.
+- RELAY_INTERVAL_SECONDS [5]: how often the outbox relay runs.
 - RELAY_GRACE_SECONDS [10]: the relay leaves alone operations opened more recently
   than this (their own after-commit publish is still on its way).
+- SWEEP_INTERVAL_SECONDS [60]: how often the sweeper runs.
+- ROUTED_APART [[]]: patterns of async topics that the project routes to queues of
+  its own; the `async.operations.all` binding then leaves them out.
 - LOCK_TIMEOUT_MS [2000]: on PostgreSQL, how long an operation waits for a row lock
   before the wait counts as a transient failure (0 disables).
 - PERMISSION_CACHE_SECONDS [5]: how long a consumer trusts a permission check.
@@ -27,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "BULK_LIFETIME_DAYS": 60,
     "RELAY_INTERVAL_SECONDS": 5.0,
     "RELAY_GRACE_SECONDS": 10.0,
+    "SWEEP_INTERVAL_SECONDS": 60.0,
+    "ROUTED_APART": [],
     "LOCK_TIMEOUT_MS": 2000,
     "PERMISSION_CACHE_SECONDS": 5.0,
 }

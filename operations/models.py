@@ -32,9 +32,15 @@ class OperationStatus(models.IntegerChoices):
     REJECTED = 5, "Rejected"
 
 
-FINAL_STATUSES = frozenset({OperationStatus.COMPLETE, OperationStatus.NOT_RETRIABLY_FAILED, OperationStatus.REJECTED})
+FINAL_STATUSES = frozenset(
+    {OperationStatus.COMPLETE, OperationStatus.NOT_RETRIABLY_FAILED, OperationStatus.REJECTED}
+)
 FAILED_STATUSES = frozenset(
-    {OperationStatus.RETRIABLY_FAILED, OperationStatus.NOT_RETRIABLY_FAILED, OperationStatus.REJECTED}
+    {
+        OperationStatus.RETRIABLY_FAILED,
+        OperationStatus.NOT_RETRIABLY_FAILED,
+        OperationStatus.REJECTED,
+    }
 )
 
 
@@ -52,7 +58,11 @@ class Bulk(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="bulks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bulks",
     )
     user_type = models.PositiveSmallIntegerField(choices=UserType.choices, default=UserType.ADMIN)
     description = models.CharField(max_length=255, blank=True)
@@ -95,12 +105,16 @@ class Operation(models.Model):
     """
 
     bulk = models.ForeignKey(Bulk, on_delete=models.CASCADE, related_name="operations")
-    index = models.PositiveIntegerField(help_text="Position of the item in the request (the `id` of Listing 8).")
+    index = models.PositiveIntegerField(
+        help_text="Position of the item in the request (the `id` of Listing 8)."
+    )
     topic = models.CharField(max_length=255)
     serialized_data = models.TextField()
     data_hash = models.CharField(max_length=64, blank=True)
     store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, related_name="+")
-    status = models.PositiveSmallIntegerField(choices=OperationStatus.choices, default=OperationStatus.OPEN)
+    status = models.PositiveSmallIntegerField(
+        choices=OperationStatus.choices, default=OperationStatus.OPEN
+    )
     result_serialized_data = models.TextField(null=True, blank=True)
     result_message = models.TextField(blank=True)
     error_code = models.IntegerField(null=True, blank=True)
@@ -112,13 +126,17 @@ class Operation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     published = models.BooleanField(default=False)
-    sweeps = models.PositiveSmallIntegerField(default=0, help_text="Times the sweeper republished it.")
+    sweeps = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the sweeper republished it."
+    )
 
     class Meta:
         ordering = ["bulk_id", "index"]
         indexes = [
             models.Index(fields=["bulk", "status", "error_code"], name="ops_op_bulk_status_code"),
-            models.Index(fields=["status", "published", "opened_at"], name="ops_op_status_published"),
+            models.Index(
+                fields=["status", "published", "opened_at"], name="ops_op_status_published"
+            ),
             models.Index(fields=["status", "finished_at"], name="ops_op_status_finished"),
             models.Index(fields=["topic", "status"], name="ops_op_topic_status"),
         ]
@@ -154,7 +172,9 @@ class OperationEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    consumer = models.CharField(max_length=255, blank=True, help_text="The consumer that acted, if not a person.")
+    consumer = models.CharField(
+        max_length=255, blank=True, help_text="The consumer that acted, if not a person."
+    )
     message = models.TextField(blank=True)
 
     class Meta:

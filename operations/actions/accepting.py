@@ -1,0 +1,202 @@
+"""Accept an async or bulk request: validate, record in one transaction, publish after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from catalog.exceptions import InputException, LocalizedException
+from catalog.rest.routes import CallContext, Route
+from operations import items as item_rules
+from operations.actions.outbox import publish_after_commit
+from operations.exceptions import IdempotencyKeyReused
+from operations.models import Bulk, EventKind, Operation, OperationEvent, OperationStatus, UserType
+from operations.validation import ItemValidator, error_message
+
+NOT_AN_OBJECT = "The item must be a JSON object."
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What accepting answered: Listing 8's body, and whether it replays an earlier answer."""
+
+    response: dict[str, Any]
+    bulk_uuid: str
+    replayed: bool = False
+
+
+def request_fingerprint(method: str, path: str, store_code: str, body: bytes) -> str:
+    """Return what identifies a request for the Idempotency-Key check."""
+    digest = hashlib.sha256()
+    for part in (method.upper(), path.strip("/"), store_code):
+        digest.update(part.encode("utf-8") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def accept_bulk(
+    *,
+    route: Route,
+    items: Sequence[Any],
+    ctx: CallContext,
+    url_params: Mapping[str, str] | None = None,
+    bulk: bool = True,
+    description: str = "",
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> Accepted:
+    """Record a bulk of operations for `route` and publish the accepted ones after commit.
+
+    `bulk=True`: each item is one synchronous body carrying the route's URL
+    parameters (`operations.items`). `bulk=False` (single async call): `items` holds
+    the one body, `url_params` the parameters from the URL.
+
+    Every item is validated with the route's request serializer: valid items become
+    open operations (4), invalid ones rejected operations (5) with the validation
+    message. The bulk, its operations and their events are written in one
+    transaction; the accepted operations are published in one batch after commit
+    (see `outbox.publish_after_commit`). With an `idempotency_key`, a request the
+    same owner already sent with that key returns the original answer instead.
+    """
+    user = ctx.user
+    owner = user if user is not None and user.is_authenticated else None
+    if idempotency_key and owner is not None:
+        earlier = _replay(owner, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier
+
+    now = timezone.now()
+    bulk_row = Bulk(
+        owner=owner,
+        user_type=ctx.user_type or UserType.ADMIN,
+        description=description or f"Topic {route.topic}",
+        created=now,
+        operation_count=len(items),
+    )
+    operations, request_items = _operations(route, items, ctx, url_params or {}, bulk, now)
+    response = {
+        "bulk_uuid": str(bulk_row.uuid),
+        "request_items": request_items,
+        "errors": any(ri["status"] == "rejected" for ri in request_items),
+    }
+    if idempotency_key and owner is not None:
+        bulk_row.idempotency_key = idempotency_key
+        bulk_row.idempotency_fingerprint = fingerprint
+        bulk_row.idempotency_response = json.dumps(response)
+
+    try:
+        with transaction.atomic():
+            bulk_row.save(force_insert=True)
+            for op in operations:
+                op.bulk = bulk_row
+            Operation.objects.bulk_create(operations)
+            OperationEvent.objects.bulk_create(
+                OperationEvent(
+                    operation=op,
+                    kind=EventKind.ACCEPTED
+                    if op.status == OperationStatus.OPEN
+                    else EventKind.REJECTED,
+                    at=now,
+                    actor=owner,
+                    message=op.result_message,
+                )
+                for op in operations
+            )
+            accepted = [op for op in operations if op.status == OperationStatus.OPEN]
+            if accepted:
+                publish_after_commit(accepted, bulk_uuid=str(bulk_row.uuid))
+    except IntegrityError:
+        # Two requests with one Idempotency-Key raced; the first one's answer wins.
+        if idempotency_key and owner is not None:
+            earlier = _replay(owner, idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier
+        raise
+    return Accepted(response=response, bulk_uuid=str(bulk_row.uuid))
+
+
+def _replay(owner: Any, key: str, fingerprint: str) -> Accepted | None:
+    earlier = (
+        Bulk.objects.filter(owner=owner, idempotency_key=key)
+        .only("uuid", "idempotency_fingerprint", "idempotency_response")
+        .first()
+    )
+    if earlier is None:
+        return None
+    if (
+        fingerprint
+        and earlier.idempotency_fingerprint
+        and earlier.idempotency_fingerprint != fingerprint
+    ):
+        raise IdempotencyKeyReused()
+    return Accepted(
+        response=json.loads(earlier.idempotency_response or "{}"),
+        bulk_uuid=str(earlier.uuid),
+        replayed=True,
+    )
+
+
+def _operations(
+    route: Route,
+    items: Sequence[Any],
+    ctx: CallContext,
+    url_params: Mapping[str, str],
+    bulk: bool,
+    now: Any,
+) -> tuple[list[Operation], list[dict[str, Any]]]:
+    """Return the unsaved operations and Listing 8's `request_items`, one per item."""
+    validator = ItemValidator(route, ctx)
+    names = route.param_names
+    topic = route.topic
+    store_id = ctx.store.pk
+    operations: list[Operation] = []
+    request_items: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        digest = item_rules.data_hash(item)
+        message = ""
+        stored: Any = item
+        try:
+            if bulk:
+                if not isinstance(item, dict):
+                    raise LocalizedException(NOT_AN_OBJECT)
+                params = item_rules.item_params(item, names)
+                body = item_rules.item_body(item, names)
+            else:
+                params = dict(url_params)
+                body = item
+                stored = item_rules.with_params(item if isinstance(item, dict) else {}, params)
+            validator.validate(params, body)
+        except (ValidationError, LocalizedException) as exc:
+            message = error_message(exc)
+        status = OperationStatus.REJECTED if message else OperationStatus.OPEN
+        operations.append(
+            Operation(
+                index=index,
+                topic=topic,
+                serialized_data=item_rules.serialize_item(stored),
+                data_hash=digest,
+                store_id=store_id,
+                status=status,
+                result_message=message,
+                error_code=InputException.code if message else None,
+                accepted_at=now,
+                opened_at=now,
+                finished_at=now if message else None,
+            )
+        )
+        answer: dict[str, Any] = {
+            "id": index,
+            "data_hash": digest,
+            "status": "rejected" if message else "accepted",
+        }
+        if message:
+            answer["error_message"] = message
+        request_items.append(answer)
+    return operations, request_items

@@ -1,0 +1,224 @@
+"""What staff do with operations: retry, edit and retry, acknowledge a bulk.
+
+A retry reopens the operation in place (status 4, attempts kept, no new bulk),
+records a `retried` event with the person who asked, and publishes it after commit
+(unpublished until confirmed, like any open operation, so the relay covers a broker
+outage). Open and complete operations cannot be retried. Every action checks the
+person's permission and that they may see the bulk (`operations.status.visible_bulks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from catalog.exceptions import LocalizedException
+from catalog.rest.routes import CallContext
+from operations import items as item_rules
+from operations.actions.outbox import publish_after_commit
+from operations.actions.running import route_for_topic
+from operations.db import locked
+from operations.exceptions import (
+    ActionNotPermitted,
+    InvalidOperationData,
+    MissingParameter,
+    OperationNotRetriable,
+    OperationsError,
+)
+from operations.models import (
+    Bulk,
+    BulkAcknowledgement,
+    EventKind,
+    Operation,
+    OperationEvent,
+    OperationStatus,
+)
+from operations.status import visible_bulks, visible_operations
+from operations.validation import ItemValidator, error_message
+
+RETRY = "operations.retry_operations"
+EDIT = "operations.edit_operations"
+ACKNOWLEDGE = "operations.acknowledge_bulks"
+
+RETRIABLE_STATUSES = (
+    OperationStatus.RETRIABLY_FAILED,
+    OperationStatus.NOT_RETRIABLY_FAILED,
+    OperationStatus.REJECTED,
+)
+FAILED_STATUSES = (OperationStatus.RETRIABLY_FAILED, OperationStatus.NOT_RETRIABLY_FAILED)
+
+
+def _require(user: Any, permission: str) -> None:
+    if user is None or not user.is_active or not user.has_perm(permission):
+        raise ActionNotPermitted(permission)
+
+
+def _refusal(op: Operation) -> str:
+    state = "open (waiting or running)" if op.status == OperationStatus.OPEN else "complete"
+    return f"Operation {op.pk} is {state}; only failed or rejected operations can be retried."
+
+
+def retry_operation(op: Operation, user: Any) -> Operation:
+    """Reopen one failed or rejected operation and publish it again after commit."""
+    retry_operations([op.pk], user)
+    op.refresh_from_db()
+    return op
+
+
+def retry_operations(operation_ids: Iterable[int], user: Any) -> int:
+    """Reopen the chosen operations; return how many. All or nothing.
+
+    Raise OperationNotRetriable if any is open or complete, Operation.DoesNotExist if
+    any is unknown or in a bulk the user may not see, ActionNotPermitted without
+    the `retry_operations` permission.
+    """
+    _require(user, RETRY)
+    ids = sorted({int(pk) for pk in operation_ids})
+    with transaction.atomic():
+        ops = list(
+            locked(visible_operations(user).filter(pk__in=ids))
+            .select_related("bulk")
+            .order_by("pk")
+        )
+        if len(ops) != len(ids):
+            raise Operation.DoesNotExist(
+                f"No operation with id(s) {sorted(set(ids) - {o.pk for o in ops})}."
+            )
+        for op in ops:
+            if op.status not in RETRIABLE_STATUSES:
+                raise OperationNotRetriable(_refusal(op))
+        _reopen(ops, user)
+    return len(ops)
+
+
+def retry_failed(bulk: Bulk, user: Any) -> int:
+    """Reopen every failed operation (2 and 3) of a bulk; return how many."""
+    return _retry_where(bulk, user, status__in=FAILED_STATUSES)
+
+
+def retry_by_error_code(bulk: Bulk, error_code: int | None, user: Any) -> int:
+    """Reopen the failed operations of a bulk sharing one error code (Magento's grouping)."""
+    return _retry_where(bulk, user, status__in=FAILED_STATUSES, error_code=error_code)
+
+
+def _retry_where(bulk: Bulk, user: Any, **conditions: Any) -> int:
+    _require(user, RETRY)
+    with transaction.atomic():
+        ops = list(
+            locked(visible_operations(user).filter(bulk=bulk, **conditions))
+            .select_related("bulk")
+            .order_by("pk")
+        )
+        if not ops:
+            return 0
+        _reopen(ops, user)
+    return len(ops)
+
+
+def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
+    """Set `ops` (locked) open again, record `retried` events, publish after commit."""
+    now = timezone.now()
+    for op in ops:
+        op.status = OperationStatus.OPEN
+        op.result_message = ""
+        op.error_code = None
+        op.result_serialized_data = None
+        op.started_at = None
+        op.finished_at = None
+        op.opened_at = now
+        op.published = False
+        op.sweeps = 0
+    Operation.objects.bulk_update(
+        ops,
+        [
+            "status",
+            "result_message",
+            "error_code",
+            "result_serialized_data",
+            "started_at",
+            "finished_at",
+            "opened_at",
+            "published",
+            "sweeps",
+        ],
+        batch_size=1000,
+    )
+    OperationEvent.objects.bulk_create(
+        (
+            OperationEvent(
+                operation=op, kind=EventKind.RETRIED, at=now, actor=user, message=message
+            )
+            for op in ops
+        ),
+        batch_size=1000,
+    )
+    publish_after_commit(ops)
+
+
+def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
+    """Replace a failed or rejected operation's payload, then retry it.
+
+    `new_item` is a bulk item (the synchronous body carrying the URL parameters);
+    parameters it omits are taken from the current payload. It is validated with the
+    route's serializer first (InvalidOperationData if it fails). The `edited` event
+    keeps the previous payload, so the audit trail is complete.
+    """
+    _require(user, EDIT)
+    _require(user, RETRY)
+    if not isinstance(new_item, dict):
+        raise InvalidOperationData("The payload must be a JSON object.")
+    with transaction.atomic():
+        row = (
+            locked(visible_operations(user).filter(pk=op.pk)).select_related("bulk", "store").get()
+        )
+        if row.status not in RETRIABLE_STATUSES:
+            raise OperationNotRetriable(_refusal(row))
+        route = route_for_topic(row.topic)
+        names = route.param_names
+        old_item = item_rules.deserialize_item(row.serialized_data)
+        try:
+            old_params = (
+                item_rules.item_params(old_item, names) if isinstance(old_item, dict) else {}
+            )
+        except LocalizedException:
+            old_params = {}
+        try:
+            item_rules.item_params(new_item, names)
+            item = dict(new_item)
+        except MissingParameter:
+            item = item_rules.with_params(new_item, old_params)
+        ctx = CallContext(store=row.store, user=row.bulk.owner, user_type=row.bulk.user_type)
+        try:
+            params = item_rules.item_params(item, names)
+            ItemValidator(route, ctx).validate(params, item_rules.item_body(item, names))
+        except (ValidationError, LocalizedException) as exc:
+            raise InvalidOperationData(error_message(exc)) from exc
+        previous = row.serialized_data
+        row.serialized_data = item_rules.serialize_item(item)
+        row.data_hash = item_rules.data_hash(item)
+        row.save(update_fields=["serialized_data", "data_hash"])
+        OperationEvent.objects.create(
+            operation=row, kind=EventKind.EDITED, at=timezone.now(), actor=user, message=previous
+        )
+        _reopen([row], user, message="Retried after an edit.")
+    row.refresh_from_db()
+    return row
+
+
+def acknowledge_bulk(bulk: Bulk, user: Any) -> BulkAcknowledgement:
+    """Dismiss a finished bulk for `user` (idempotent). Refused while it is in progress."""
+    _require(user, ACKNOWLEDGE)
+    if not visible_bulks(user).filter(pk=bulk.pk).exists():
+        raise Bulk.DoesNotExist(f"No bulk {bulk.uuid}.")
+    if Operation.objects.filter(bulk=bulk, status=OperationStatus.OPEN).exists():
+        raise OperationsError(
+            "This bulk is still in progress; acknowledge it once it has finished."
+        )
+    ack, _created = BulkAcknowledgement.objects.get_or_create(
+        bulk=bulk, user=user, defaults={"at": timezone.now()}
+    )
+    return ack

@@ -1,0 +1,270 @@
+"""Run operations: what the `async.operations.all` consumer does with each message.
+
+An operation runs only while it is open (4), under a row lock, in one database
+transaction together with its status change and its events, so a redelivered
+message never applies its effect twice. The service is called exactly as the
+synchronous route calls it (`catalog.rest.execution`), in the operation's store
+scope, as the bulk's owner, whose permission is checked again now.
+
+Failures are classified:
+- transient (lock wait timeout, deadlock, serialization failure, SQLite's "database
+  is locked"): retried here with exponential backoff, up to MAX_ATTEMPTS in all,
+  then left retriably failed (2);
+- business and validation failures (`LocalizedException`, a serializer's
+  ValidationError): not retriably failed (3) with the service's own message and the
+  exception's stable `code` as the error code;
+- anything else: logged with its traceback and not retriably failed (3) with a
+  generic message, error code 0;
+- a lost connection cannot be recorded in the transaction it broke: it propagates,
+  the transaction rolls back and the message is delivered again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from catalog.exceptions import InputException, LocalizedException
+from catalog.rest import execution
+from catalog.rest.routes import CallContext, Route, routes
+from operations import items as item_rules
+from operations.conf import operations_settings
+from operations.db import is_transient, locked
+from operations.models import EventKind, Operation, OperationEvent, OperationStatus
+from operations.validation import ItemValidator, error_message
+
+logger = logging.getLogger(__name__)
+
+CONSUMER_NAME = "async.operations.all"
+UNEXPECTED_ERROR = (
+    "Something went wrong while processing the operation. The consumer's log has the details."
+)
+UNEXPECTED_ERROR_CODE = 0
+NO_ROUTE = 'No route handles the topic "%1" any more.'
+
+_UPDATED_FIELDS = [
+    "status",
+    "result_serialized_data",
+    "result_message",
+    "error_code",
+    "attempts",
+    "started_at",
+    "finished_at",
+]
+
+
+def execute_operations(
+    operation_ids: Iterable[int], *, consumer: str = CONSUMER_NAME
+) -> list[Operation]:
+    """Run the open operations among `operation_ids`; return every operation found.
+
+    Joins the caller's transaction (the consumer runtime's, which also records the
+    message ids and acknowledges after commit) or opens one. Operations that are not
+    open (already run, or failed and not retried since) are left alone.
+    """
+    ids = sorted({int(pk) for pk in operation_ids})
+    if not ids:
+        return []
+    with transaction.atomic(savepoint=False):
+        _set_lock_timeout()
+        found = list(
+            locked(Operation.objects.select_related("bulk__owner", "store"))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        changed: list[Operation] = []
+        events: list[OperationEvent] = []
+        for op in found:
+            if op.status != OperationStatus.OPEN:
+                continue
+            events += _run(op, consumer)
+            changed.append(op)
+        if len(changed) == 1:
+            changed[0].save(update_fields=_UPDATED_FIELDS)
+        elif changed:
+            Operation.objects.bulk_update(changed, _UPDATED_FIELDS)
+        if events:
+            OperationEvent.objects.bulk_create(events)
+    missing = set(ids) - {op.pk for op in found}
+    if missing:
+        logger.info(
+            "operation(s) %s no longer exist (bulk deleted?); message(s) dropped", sorted(missing)
+        )
+    return found
+
+
+def _set_lock_timeout() -> None:
+    """On PostgreSQL, make a row lock held elsewhere a (transient) error instead of a hang."""
+    timeout = int(operations_settings.LOCK_TIMEOUT_MS)
+    if connection.vendor == "postgresql" and timeout > 0:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
+
+
+def _run(op: Operation, consumer: str) -> list[OperationEvent]:
+    """Run one open operation (locked by the caller); set its outcome; return its events."""
+    op.started_at = timezone.now()
+    events = [
+        OperationEvent(operation=op, kind=EventKind.STARTED, at=op.started_at, consumer=consumer)
+    ]
+    try:
+        route = route_for_topic(op.topic)
+    except KeyError:
+        op.attempts += 1
+        _finish(
+            op,
+            OperationStatus.NOT_RETRIABLY_FAILED,
+            LocalizedException(NO_ROUTE, [op.topic]).rendered,
+            0,
+        )
+    else:
+        _attempt(op, route)
+    kind = EventKind.COMPLETED if op.status == OperationStatus.COMPLETE else EventKind.FAILED
+    events.append(
+        OperationEvent(
+            operation=op, kind=kind, at=op.finished_at, consumer=consumer, message=op.result_message
+        )
+    )
+    return events
+
+
+def _attempt(op: Operation, route: Route) -> None:
+    owner = op.bulk.owner
+    ctx = CallContext(store=op.store, user=owner, user_type=op.bulk.user_type)
+    max_attempts = max(1, int(operations_settings.MAX_ATTEMPTS))
+    backoff = float(operations_settings.RETRY_BACKOFF_SECONDS)
+    tries = 0
+    while True:
+        op.attempts += 1
+        tries += 1
+        try:
+            check_permission(owner, route)
+            item = item_rules.deserialize_item(op.serialized_data)
+            params = item_rules.item_params(item, route.param_names)
+            body = item_rules.item_body(item, route.param_names)
+            data = validator_for(route).validate(params, body, ctx)
+            result = execution.run_route(route, ctx, params, data)
+        except ValidationError as exc:
+            _finish(
+                op, OperationStatus.NOT_RETRIABLY_FAILED, error_message(exc), InputException.code
+            )
+        except LocalizedException as exc:
+            _finish(op, OperationStatus.NOT_RETRIABLY_FAILED, exc.rendered, exc.code)
+        except DatabaseError as exc:
+            if connection.needs_rollback or not is_transient(exc):
+                if connection.needs_rollback:
+                    raise  # the transaction is broken (lost connection): redeliver
+                _unexpected(op, exc)
+            elif tries >= max_attempts:
+                _finish(
+                    op,
+                    OperationStatus.RETRIABLY_FAILED,
+                    f"The operation failed {tries} times on a transient database error "
+                    f"(lock wait, deadlock or lost connection) and was given up; retry it. Last error: {exc}",
+                    None,
+                )
+            else:
+                logger.info(
+                    "operation %s: transient error, retrying (attempt %d): %s",
+                    op.pk,
+                    op.attempts,
+                    exc,
+                )
+                time.sleep(backoff * 2 ** (tries - 1))
+                continue
+        except Exception as exc:
+            if connection.needs_rollback:
+                raise
+            _unexpected(op, exc)
+        else:
+            op.result_serialized_data = json.dumps(result, cls=DjangoJSONEncoder)
+            _finish(op, OperationStatus.COMPLETE, "", None)
+        return
+
+
+def _unexpected(op: Operation, exc: BaseException) -> None:
+    logger.error(
+        "operation %s (%s) failed unexpectedly",
+        op.pk,
+        op.topic,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    _finish(op, OperationStatus.NOT_RETRIABLY_FAILED, UNEXPECTED_ERROR, UNEXPECTED_ERROR_CODE)
+
+
+def _finish(op: Operation, status: int, message: str, code: int | None) -> None:
+    op.status = status
+    op.result_message = message
+    op.error_code = code
+    op.finished_at = timezone.now()
+    if status != OperationStatus.COMPLETE:
+        op.result_serialized_data = None
+
+
+# -- per-process caches ------------------------------------------------------------
+_local = threading.local()
+_permission_cache: dict[tuple[Any, str | None], tuple[float, BaseException | None]] = {}
+
+
+def route_for_topic(topic: str) -> Route:
+    """Return the async route of `topic` (cached; raise KeyError if none)."""
+    cache: dict[str, Route] = _local.__dict__.setdefault("routes", {})
+    route = cache.get(topic)
+    if route is None:
+        route = cache[topic] = routes.by_topic(topic)
+    return route
+
+
+def validator_for(route: Route) -> ItemValidator:
+    """Return this thread's reusable validator for `route`."""
+    cache: dict[int, ItemValidator] = _local.__dict__.setdefault("validators", {})
+    validator = cache.get(id(route))
+    if validator is None or validator.route is not route:
+        validator = cache[id(route)] = ItemValidator(route, None)
+    return validator
+
+
+def check_permission(user: Any, route: Route) -> None:
+    """Check the owner's permission for `route` again, trusting a result for a few seconds.
+
+    Raise what `catalog.rest.execution.check_permission` raises.
+    """
+    ttl = float(operations_settings.PERMISSION_CACHE_SECONDS)
+    key = (getattr(user, "pk", None), route.permission)
+    now = time.monotonic()
+    cached = _permission_cache.get(key)
+    if cached is not None and cached[0] > now:
+        if cached[1] is not None:
+            raise cached[1]
+        return
+    try:
+        execution.check_permission(user, route)
+    except LocalizedException as exc:
+        _permission_cache[key] = (now + ttl, exc)
+        raise
+    _permission_cache[key] = (now + ttl, None)
+
+
+def clear_caches() -> None:
+    """Forget cached permission checks (tests that change permissions call this)."""
+    _permission_cache.clear()
+
+
+def operation_ids(bodies: Sequence[dict[str, Any]]) -> list[int]:
+    """Return the operation ids carried by message bodies, skipping malformed ones."""
+    ids = []
+    for body in bodies:
+        try:
+            ids.append(int(body["operation_id"]))
+        except (KeyError, TypeError, ValueError):
+            logger.error("a message without a valid operation_id was dropped: %r", body)
+    return ids

@@ -1,0 +1,36 @@
+"""The queue handlers of the operations app (declared in `operations.queues`).
+
+Each message of an `async.*` topic carries `{"operation_id", "bulk_uuid"}` and the
+`store_id` header; the handler runs the operation (`actions.execute_operations`).
+The consumer runtime calls these inside `transaction.atomic()` with its message-id
+de-duplication record and acknowledges after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from operations.actions.outbox import relay_unpublished, sweep_stuck
+from operations.actions.running import execute_operations, operation_ids
+from queues import Envelope
+
+
+def handle_operation(envelope: Envelope) -> None:
+    """Run the operation of one message."""
+    execute_operations(operation_ids([envelope.body]))
+
+
+def handle_operations(envelopes: Sequence[Envelope]) -> None:
+    """Run the operations of a batch of messages (`queue_consumers_start --batch-size N`)
+    in the runtime's one transaction, each in its own savepoint."""
+    execute_operations(operation_ids([e.body for e in envelopes]))
+
+
+def relay() -> None:
+    """Periodic: publish open operations whose publish was never confirmed (the outbox)."""
+    relay_unpublished()
+
+
+def sweep() -> None:
+    """Periodic: republish or fail operations stuck open (see `outbox.sweep_stuck`)."""
+    sweep_stuck()

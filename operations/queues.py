@@ -1,0 +1,75 @@
+"""The operations app's message queue declarations (Magento's WebapiAsync topology).
+
+- one Topic per async route (`catalog.rest.routes.routes.async_routes()`), all with
+  the operation handler;
+- the exchange `magento`; the queue `async.operations.all`; a binding of `async.#`
+  to it, and a publisher of `async.#` on the exchange; all on the "default"
+  connection (`QUEUES["CONNECTION"]`: db embedded, amqp in production);
+- the consumer `async.operations.all` (per message, or per batch with `--batch-size`);
+- the outbox relay and the sweeper, run by processes of that consumer.
+
+Routing some topics to their own queues (the seed article's products and customers
+apart): declare the queues, bindings and consumers in your own app's `queues.py` and
+list the patterns in `OPERATIONS["ROUTED_APART"]`, so the catch-all binding is
+narrowed to the other topics. Without that, `manage.py check` reports queues.E010:
+the topic would reach two consumed queues and run twice. See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.rest.routes import routes
+from operations.conf import operations_settings
+from queues import Binding, Consumer, Exchange, Periodic, Publisher, Queue, Topic, declare
+from queues.routing import matches
+
+EXCHANGE = "magento"
+QUEUE = "async.operations.all"
+CONSUMER = "async.operations.all"
+CATCH_ALL = "async.#"
+HANDLER = "operations.handlers.handle_operation"
+BATCH_HANDLER = "operations.handlers.handle_operations"
+MESSAGE_SCHEMA = {
+    "type": "object",
+    "required": ["operation_id"],
+    "properties": {"operation_id": {"type": "integer"}, "bulk_uuid": {"type": "string"}},
+}
+
+
+def declarations(routed_apart: list[str] | None = None) -> list[Any]:
+    """Return the declarations, with the catch-all binding narrowed by `routed_apart`
+    (default `OPERATIONS["ROUTED_APART"]`): patterns of topics other queues take."""
+    apart = list(operations_settings.ROUTED_APART if routed_apart is None else routed_apart)
+    topics = sorted({route.topic for route in routes.async_routes()})
+    if apart:
+        bindings = [
+            Binding(id=f"{QUEUE}:{topic}", exchange=EXCHANGE, topic=topic, queue=QUEUE)
+            for topic in topics
+            if not any(matches(pattern, topic) for pattern in apart)
+        ]
+    else:
+        bindings = [Binding(id=QUEUE, exchange=EXCHANGE, topic=CATCH_ALL, queue=QUEUE)]
+    return [
+        *(Topic(name=topic, handler=HANDLER, schema=MESSAGE_SCHEMA) for topic in topics),
+        Exchange(name=EXCHANGE),
+        Queue(name=QUEUE),
+        *bindings,
+        Publisher(topic=CATCH_ALL, connection="default", exchange=EXCHANGE),
+        Consumer(name=CONSUMER, queue=QUEUE, handler=HANDLER, batch_handler=BATCH_HANDLER),
+        Periodic(
+            name="operations.relay",
+            func="operations.handlers.relay",
+            interval=float(operations_settings.RELAY_INTERVAL_SECONDS),
+            consumer=CONSUMER,
+        ),
+        Periodic(
+            name="operations.sweeper",
+            func="operations.handlers.sweep",
+            interval=float(operations_settings.SWEEP_INTERVAL_SECONDS),
+            consumer=CONSUMER,
+        ),
+    ]
+
+
+declare(*declarations())

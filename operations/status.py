@@ -1,0 +1,203 @@
+"""Reading bulks and operations: visibility, counts and summaries, Magento's status shapes.
+
+Everything here counts with aggregates over the (bulk, status) index, so a bulk of
+100,000 operations costs one grouped query, never a Python loop over its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet
+
+from operations.models import Bulk, BulkStatus, Operation, OperationStatus
+
+VIEW_ALL = "operations.view_all_bulks"
+
+
+def can_view_all(user: Any) -> bool:
+    return user is not None and user.is_active and user.has_perm(VIEW_ALL)
+
+
+def visible_bulks(user: Any) -> QuerySet[Bulk]:
+    """Return the bulks `user` may see: all with `view_all_bulks`, else their own."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Bulk.objects.none()
+    if can_view_all(user):
+        return Bulk.objects.all()
+    return Bulk.objects.filter(owner=user)
+
+
+def visible_operations(user: Any) -> QuerySet[Operation]:
+    """Return the operations of the bulks `user` may see."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Operation.objects.none()
+    if can_view_all(user):
+        return Operation.objects.all()
+    return Operation.objects.filter(bulk__owner=user)
+
+
+def status_counts(bulk: Bulk | int) -> dict[int, int]:
+    """Return {operation status: count} for one bulk (statuses with no operation omitted)."""
+    bulk_id = bulk.pk if isinstance(bulk, Bulk) else bulk
+    rows = (
+        Operation.objects.filter(bulk_id=bulk_id)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    return {status: n for status, n in rows}
+
+
+def summary_status(counts: Mapping[int, int], *, ever_started: bool | None = None) -> int:
+    """Return the bulk summary status (`BulkStatus`) from per-status counts.
+
+    Any open operation means in progress — unless nothing was processed yet (every
+    operation open or rejected, and, when known, none ever started): not started.
+    With no open operation: finished successfully if every operation is complete,
+    else finished with failure.
+    """
+    total = sum(counts.values())
+    open_count = counts.get(OperationStatus.OPEN, 0)
+    if total == 0:
+        return BulkStatus.NOT_STARTED
+    if open_count:
+        processed = total - open_count - counts.get(OperationStatus.REJECTED, 0)
+        if processed == 0 and not ever_started:
+            return BulkStatus.NOT_STARTED
+        return BulkStatus.IN_PROGRESS
+    if counts.get(OperationStatus.COMPLETE, 0) == total:
+        return BulkStatus.FINISHED_SUCCESSFULLY
+    return BulkStatus.FINISHED_WITH_FAILURE
+
+
+def bulk_summary_status(bulk: Bulk | int, counts: Mapping[int, int] | None = None) -> int:
+    """Return the summary status of one bulk (two small aggregate queries at most)."""
+    if counts is None:
+        counts = status_counts(bulk)
+    ever_started = None
+    open_count = counts.get(OperationStatus.OPEN, 0)
+    if open_count and open_count + counts.get(OperationStatus.REJECTED, 0) == sum(counts.values()):
+        bulk_id = bulk.pk if isinstance(bulk, Bulk) else bulk
+        ever_started = bool(
+            Operation.objects.filter(bulk_id=bulk_id, status=OperationStatus.OPEN).aggregate(
+                m=Max("attempts")
+            )["m"]
+        )
+    return summary_status(counts, ever_started=ever_started)
+
+
+def summaries(bulk_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Return, per bulk id, its counts by status and summary status, in one query (for lists)."""
+    rows = (
+        Operation.objects.filter(bulk_id__in=bulk_ids)
+        .order_by()
+        .values_list("bulk_id", "status")
+        .annotate(n=Count("id"), started=Max("attempts"))
+    )
+    counts: dict[int, dict[int, int]] = {pk: {} for pk in bulk_ids}
+    started: dict[int, bool] = {pk: False for pk in bulk_ids}
+    for bulk_id, status, n, attempts in rows:
+        counts[bulk_id][status] = n
+        started[bulk_id] = started[bulk_id] or bool(attempts)
+    return {
+        pk: {"counts": counts[pk], "status": summary_status(counts[pk], ever_started=started[pk])}
+        for pk in bulk_ids
+    }
+
+
+# -- Magento's shapes -------------------------------------------------------------------
+SHORT_FIELDS = ("id", "status", "result_message", "error_code")
+DETAILED_FIELDS = (
+    "id",
+    "bulk__uuid",
+    "topic",
+    "serialized_data",
+    "result_serialized_data",
+    "status",
+    "result_message",
+    "error_code",
+)
+
+
+def _bulk_header(bulk: Bulk) -> dict[str, Any]:
+    counts = status_counts(bulk)
+    return {
+        "bulk_id": str(bulk.uuid),
+        "description": bulk.description,
+        "start_time": bulk.created.strftime("%Y-%m-%d %H:%M:%S"),
+        "user_id": bulk.owner_id,
+        "user_type": bulk.user_type,
+        "operation_count": bulk.operation_count,
+        "status": bulk_summary_status(bulk, counts),
+        "status_counts": {str(k): v for k, v in sorted(counts.items())},
+    }
+
+
+def bulk_status(bulk: Bulk) -> dict[str, Any]:
+    """Return `GET /V1/bulk/:bulkUuid/status` (Magento's BulkOperationsStatus, short)."""
+    answer = _bulk_header(bulk)
+    answer["operations_list"] = [
+        dict(zip(SHORT_FIELDS, row, strict=True))
+        for row in bulk.operations.order_by("index")
+        .values_list(*SHORT_FIELDS)
+        .iterator(chunk_size=2000)
+    ]
+    return answer
+
+
+def bulk_detailed_status(bulk: Bulk) -> dict[str, Any]:
+    """Return `GET /V1/bulk/:bulkUuid/detailed-status` (each operation with its data)."""
+    answer = _bulk_header(bulk)
+    answer["operations_list"] = [
+        operation_shape(row)
+        for row in bulk.operations.order_by("index")
+        .values_list(*DETAILED_FIELDS)
+        .iterator(chunk_size=2000)
+    ]
+    return answer
+
+
+def operation_shape(row: tuple[Any, ...]) -> dict[str, Any]:
+    """Return one operation as Magento's detailed status lists it, from DETAILED_FIELDS values."""
+    pk, bulk_uuid, topic, serialized, result, status, message, code = row
+    return {
+        "id": pk,
+        "bulk_uuid": str(bulk_uuid),
+        "topic_name": topic,
+        "serialized_data": serialized,
+        "result_serialized_data": result,
+        "status": status,
+        "result_message": message or None,
+        "error_code": code,
+    }
+
+
+SEARCH_ONLY = (
+    "id",
+    "bulk__uuid",
+    "topic",
+    "serialized_data",
+    "result_serialized_data",
+    "status",
+    "result_message",
+    "error_code",
+    "store_id",
+    "started_at",
+    "finished_at",
+)
+
+
+def operation_item(op: Operation) -> dict[str, Any]:
+    """Return one operation as `GET /V1/bulk` (Magento's operation getList) lists it."""
+    return {
+        "id": op.pk,
+        "bulk_uuid": str(op.bulk.uuid),
+        "topic_name": op.topic,
+        "serialized_data": op.serialized_data,
+        "result_serialized_data": op.result_serialized_data,
+        "status": op.status,
+        "result_message": op.result_message or None,
+        "error_code": op.error_code,
+    }
