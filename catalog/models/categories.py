@@ -26,6 +26,7 @@ class Category(models.Model):
     level = models.PositiveSmallIntegerField(default=0)
     path = models.CharField(max_length=255, blank=True, db_index=True)
     include_in_menu = models.BooleanField(default=True)
+    custom_attributes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     products = models.ManyToManyField(Product, through="CategoryProduct", related_name="categories")

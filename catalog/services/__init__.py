@@ -1,0 +1,29 @@
+"""The catalog's service layer: every write, and the reads the REST routes answer.
+
+These classes and method names are a public contract: the synchronous routes call
+them, and each write's dotted path names its asynchronous topic
+(`async.` + path lower-cased + `.` + HTTP method, e.g.
+`async.catalog.services.productrepository.save.post`). Every method takes a
+`catalog.rest.routes.CallContext` first (store scope and caller), raises the
+exceptions of `catalog.exceptions`, and runs inside the caller's transaction (or
+its own when called outside one).
+"""
+
+from catalog.services.blocks import BlockRepository
+from catalog.services.categories import (
+    CategoryLinkManagement,
+    CategoryLinkRepository,
+    CategoryRepository,
+)
+from catalog.services.customers import AccountManagement, CustomerRepository
+from catalog.services.products import ProductRepository
+
+__all__ = [
+    "AccountManagement",
+    "BlockRepository",
+    "CategoryLinkManagement",
+    "CategoryLinkRepository",
+    "CategoryRepository",
+    "CustomerRepository",
+    "ProductRepository",
+]

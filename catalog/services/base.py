@@ -1,0 +1,98 @@
+"""What every catalog service shares: transactions, input cleaning, search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
+
+from catalog.exceptions import InputException, NoSuchEntityException
+from catalog.serializers.fields import REQUIRED, Obj
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Model)
+
+NO_SUCH_ENTITY = "No such entity with %fieldName = %fieldValue"
+
+
+def writes(func: F) -> F:
+    """Run a service write inside the caller's transaction, or in its own if there is none.
+
+    `savepoint=False`: inside the REST layer's or the consumer's transaction this
+    costs no query; a failure rolls the whole caller's transaction back, which is
+    what both want.
+    """
+    return transaction.atomic(savepoint=False)(func)  # type: ignore[return-value]
+
+
+def clean(spec: Obj, data: Any) -> dict[str, Any]:
+    """Validate and convert an entity (`{"sku": ...}`), raising InputException.
+
+    Services clean their input even when a serializer already did: they are also
+    called directly (tests, scripts), and cleaning is idempotent and cheap.
+    """
+    return spec.clean(data, spec.name)
+
+
+def required(value: Any, field_name: str) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InputException(REQUIRED, {"fieldName": field_name})
+    return value
+
+
+def no_such_entity(field_name: str, value: Any) -> NoSuchEntityException:
+    """Return Magento's `NoSuchEntityException::singleField`."""
+    return NoSuchEntityException(NO_SUCH_ENTITY, {"fieldName": field_name, "fieldValue": value})
+
+
+def as_id(value: Any, field_name: str) -> int:
+    """Return a URL id as an int; an id that is not a positive number names no entity."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise no_such_entity(field_name, value) from None
+    if number < 1:
+        raise no_such_entity(field_name, value)
+    return number
+
+
+def insert(instance: M, on_conflict: Callable[[], Exception | M]) -> M:
+    """Insert `instance` in a savepoint; on a unique conflict return or raise `on_conflict()`.
+
+    A concurrent writer of the same SKU or email makes the insert fail on the
+    unique index only once the other transaction commits; the savepoint keeps the
+    caller's transaction usable so that the conflict becomes the right answer
+    (an update, or Magento's message) instead of a 500.
+    """
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+    except IntegrityError:
+        outcome = on_conflict()
+        if isinstance(outcome, Exception):
+            raise outcome from None
+        return outcome
+    return instance
+
+
+def merge_custom_attributes(current: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Return `current` with `given` merged in by `attribute_code` (Magento keeps the others)."""
+    merged = {a["attribute_code"]: a.get("value") for a in current}
+    for attribute in given or ():
+        merged[attribute["attribute_code"]] = attribute.get("value")
+    return [{"attribute_code": code, "value": value} for code, value in merged.items()]
+
+
+def search(queryset: QuerySet, query_params: Any, fields: Mapping[str, str],
+           render: Callable[[list[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """Run Magento's searchCriteria over `queryset` and render the page.
+
+    `fields` maps the API's field names to ORM lookups. Answer:
+    `{"items": [...], "search_criteria": {...}, "total_count": N}`.
+    """
+    from catalog.rest.search import search as run_search
+
+    items, total_count, criteria = run_search(queryset, query_params or {}, fields)
+    return {"items": render(list(items)), "search_criteria": criteria, "total_count": total_count}

@@ -1,0 +1,217 @@
+"""Products: Magento's `ProductRepositoryInterface`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from catalog.exceptions import InputException, NoSuchEntityException
+from catalog.models import (
+    ADMIN_STORE_ID,
+    Category,
+    CategoryProduct,
+    Product,
+    ProductStoreValue,
+    Website,
+)
+from catalog.serializers.products import PRODUCT, SKU_MISMATCH, render_product
+from catalog.services.base import clean, insert, merge_custom_attributes, search, writes
+
+if TYPE_CHECKING:
+    from catalog.rest.routes import CallContext
+
+PRODUCT_NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again."
+ATTRIBUTE_EMPTY = 'The "%1" attribute value is empty. Set the attribute and try again.'
+WEBSITE_NOT_FOUND = "The website with id %1 that was requested wasn't found. Verify the website and try again."
+CATEGORY_NOT_FOUND = 'The category with id "%1" that was requested doesn\'t exist. Verify the category and try again.'
+DEFAULT_WEBSITE_ID = 1
+_SIMPLE_FIELDS = ("type_id", "attribute_set_id", "price", "status", "visibility", "weight")
+
+# searchCriteria field → ORM lookup (`name` is the name in the caller's store).
+SEARCH_FIELDS = {
+    "id": "id", "entity_id": "id", "sku": "sku", "name": "store_name", "type_id": "type_id",
+    "attribute_set_id": "attribute_set_id", "price": "price", "status": "status",
+    "visibility": "visibility", "weight": "weight", "created_at": "created_at",
+    "updated_at": "updated_at", "category_id": "category_links__category_id",
+}
+
+
+def in_store(store_id: int, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Return products annotated with `store_name`: the store's own name, else the default."""
+    queryset = Product.objects.all() if queryset is None else queryset
+    if store_id == ADMIN_STORE_ID:
+        return queryset.annotate(store_name=F("name"))
+    own = ProductStoreValue.objects.filter(
+        product=OuterRef("pk"), store_id=store_id, attribute_code="name"
+    ).values("value")[:1]
+    return queryset.annotate(store_name=Coalesce(Subquery(own), F("name"), output_field=CharField()))
+
+
+def category_links_of(product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    """Return {product id: [(category id, position), ...]} in one query."""
+    links: dict[int, list[tuple[int, int]]] = {}
+    rows = CategoryProduct.objects.filter(product_id__in=list(product_ids)).order_by("category_id")
+    for product_id, category_id, position in rows.values_list("product_id", "category_id", "position"):
+        links.setdefault(product_id, []).append((category_id, position))
+    return links
+
+
+class ProductRepository:
+    """Create, read, update, search and delete products (`catalog.services.ProductRepository`)."""
+
+    @classmethod
+    @writes
+    def save(cls, ctx: CallContext, product_data: Any, sku: str | None = None) -> dict[str, Any]:
+        """Create the product, or update it if its SKU exists (POST and PUT alike, as Magento).
+
+        `sku` is the URL's SKU (PUT /V1/products/:sku), else the body's. Store-scoped
+        values (the name) are written in the caller's store: in store 0 (`/rest/all/`)
+        the default value; in a store view its own value, which overrides the
+        default there. A product created in a store view gets its name as the
+        default too (Magento saves required values globally on insert).
+        Return the product as read in the caller's store.
+        """
+        data = clean(PRODUCT, product_data)
+        body_sku = data.get("sku")
+        sku = sku if sku not in (None, "") else body_sku
+        if not sku:
+            raise InputException('"%fieldName" is required. Enter and try again.', {"fieldName": "sku"})
+        sku = PRODUCT.fields["sku"].clean(sku, "sku")
+        if body_sku is not None and body_sku != sku:
+            raise InputException(SKU_MISMATCH, {"urlSku": sku, "bodySku": body_sku})
+        extension = data.get("extension_attributes") or {}
+        website_ids = extension.get("website_ids")
+        if website_ids is not None:
+            _check_websites(website_ids)
+        links = extension.get("category_links")
+        if links is not None:
+            links = _check_category_links(links)
+
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        if product is None:
+            new = _new_product(ctx, sku, data, website_ids)
+            # A concurrent writer may insert the SKU first: then this save updates it.
+            product = insert(new, lambda: Product.objects.select_for_update().get(sku=sku))
+            if product is new:
+                if ctx.store.pk != ADMIN_STORE_ID:
+                    ProductStoreValue.objects.create(
+                        product=new, store_id=ctx.store.pk, attribute_code="name", value=new.name
+                    )
+                if links:
+                    CategoryProduct.objects.bulk_create(
+                        CategoryProduct(product=new, category_id=c, position=p) for c, p in links
+                    )
+                return render_product(new, category_links=links or [])
+        return _update(ctx, product, data, website_ids, links)
+
+    @classmethod
+    def get(cls, ctx: CallContext, sku: str) -> dict[str, Any]:
+        """Return the product with this SKU, as read in the caller's store."""
+        product = in_store(ctx.store.pk).filter(sku=sku).first()
+        if product is None:
+            raise NoSuchEntityException(PRODUCT_NOT_FOUND)
+        links = category_links_of([product.pk]).get(product.pk, [])
+        return render_product(product, name=product.store_name, category_links=links)
+
+    @classmethod
+    def get_list(cls, ctx: CallContext, query_params: Any) -> dict[str, Any]:
+        """Search products with Magento's searchCriteria; names as read in the caller's store."""
+
+        def render(products: list[Product]) -> list[dict[str, Any]]:
+            links = category_links_of(p.pk for p in products)
+            return [render_product(p, name=p.store_name, category_links=links.get(p.pk, [])) for p in products]
+
+        return search(in_store(ctx.store.pk), query_params, SEARCH_FIELDS, render)
+
+    @classmethod
+    @writes
+    def delete_by_id(cls, ctx: CallContext, sku: str) -> bool:
+        """Delete the product with this SKU (its store values and category links go with it)."""
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        if product is None:
+            raise NoSuchEntityException(PRODUCT_NOT_FOUND)
+        product.delete()
+        return True
+
+
+def _check_websites(website_ids: list[int]) -> None:
+    wanted = set(website_ids)
+    found = set(Website.objects.filter(id__in=wanted).exclude(id=0).values_list("id", flat=True))
+    for website_id in website_ids:
+        if website_id not in found:
+            raise InputException(WEBSITE_NOT_FOUND, [website_id])
+
+
+def _check_category_links(links: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    pairs: dict[int, int] = {}
+    for link in links:
+        pairs[link["category_id"]] = link.get("position", 0)
+    found = set(Category.objects.filter(id__in=pairs).values_list("id", flat=True))
+    for category_id in pairs:
+        if category_id not in found:
+            raise NoSuchEntityException(CATEGORY_NOT_FOUND, [category_id])
+    return sorted(pairs.items())
+
+
+def _new_product(ctx: CallContext, sku: str, data: dict[str, Any], website_ids: list[int] | None) -> Product:
+    """Return an unsaved product built from the cleaned body."""
+    if not data.get("name", "").strip():
+        raise InputException(ATTRIBUTE_EMPTY, ["name"])
+    store = ctx.store
+    if website_ids is None:
+        website_ids = [DEFAULT_WEBSITE_ID if store.pk == ADMIN_STORE_ID else store.website_id]
+    return Product(
+        sku=sku,
+        name=data["name"],
+        custom_attributes=merge_custom_attributes([], data.get("custom_attributes")),
+        website_ids=website_ids,
+        stock_item=(data.get("extension_attributes") or {}).get("stock_item"),
+        **{f: data[f] for f in _SIMPLE_FIELDS if f in data},
+    )
+
+
+def _update(ctx: CallContext, product: Product, data: dict[str, Any],
+            website_ids: list[int] | None, links: list[tuple[int, int]] | None) -> dict[str, Any]:
+    """Apply the given fields to a locked product; return it as read in the caller's store."""
+    store_id = ctx.store.pk
+    for name in _SIMPLE_FIELDS:
+        if name in data:
+            setattr(product, name, data[name])
+    name = data.get("name")
+    store_name: str | None = None
+    if name is not None:
+        if not name.strip():
+            raise InputException(ATTRIBUTE_EMPTY, ["name"])
+        if store_id == ADMIN_STORE_ID:
+            product.name = name
+        else:
+            store_name = name
+            ProductStoreValue.objects.bulk_create(
+                [ProductStoreValue(product=product, store_id=store_id, attribute_code="name", value=name)],
+                update_conflicts=True,
+                unique_fields=["product", "store", "attribute_code"],
+                update_fields=["value"],
+            )
+    if "custom_attributes" in data:
+        product.custom_attributes = merge_custom_attributes(product.custom_attributes or [], data["custom_attributes"])
+    if website_ids is not None:
+        product.website_ids = website_ids
+    stock_item = (data.get("extension_attributes") or {}).get("stock_item")
+    if stock_item is not None:
+        product.stock_item = {**(product.stock_item or {}), **stock_item}
+    product.save()
+    if links is not None:
+        CategoryProduct.objects.filter(product=product).delete()
+        CategoryProduct.objects.bulk_create(
+            CategoryProduct(product=product, category_id=c, position=p) for c, p in links
+        )
+    else:
+        links = category_links_of([product.pk]).get(product.pk, [])
+    if store_name is None:
+        store_name = product.name if store_id == ADMIN_STORE_ID else in_store(store_id).values_list(
+            "store_name", flat=True
+        ).get(pk=product.pk)
+    return render_product(product, name=store_name, category_links=links)
