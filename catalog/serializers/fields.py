@@ -243,6 +243,18 @@ class AnyValue(Spec):
         return serializers.JSONField(**self._kwargs())
 
 
+class AnyObject(Spec):
+    """Any JSON object, kept as sent (data this API stores but does not interpret)."""
+
+    def check(self, value: Any, name: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "object"})
+        return value
+
+    def drf_field(self) -> serializers.Field:
+        return serializers.DictField(**self._kwargs())
+
+
 class ListOf(Spec):
     def __init__(self, item: Spec, *, max_items: int | None = None, **kw: Any) -> None:
         super().__init__(**kw)

@@ -7,6 +7,7 @@ from typing import Any
 
 from catalog.models import PRODUCT_TYPES, Product
 from catalog.serializers.fields import (
+    AnyObject,
     AnyValue,
     Int,
     Invalid,
@@ -51,7 +52,7 @@ PRODUCT_EXTENSION = Obj(
         "website_ids": ListOf(Int(min_value=1)),
         "category_links": ListOf(CATEGORY_LINK),
         # Accepted and kept as sent, so that clients sending stock data keep working.
-        "stock_item": Obj("StockItem", {}, strict=False, class_name="StockItemInterface"),
+        "stock_item": AnyObject(),
     },
     class_name="Magento\\Catalog\\Api\\Data\\ProductExtensionInterface",
 )
