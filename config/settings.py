@@ -213,6 +213,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Magento-compatible synchronous, asynchronous and bulk REST API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Paths come from the route registry (every call goes through one catch-all view).
+    "DEFAULT_GENERATOR_CLASS": "catalog.rest.schema.RegistrySchemaGenerator",
 }
 
 # --- Message queues (read by queues/conf.py) --------------------------------------
@@ -227,12 +229,20 @@ QUEUES = {
     "DB_POLL_INTERVAL": float(os.environ.get("QUEUE_DB_POLL_INTERVAL", "0.5")),
     "DB_KEEP_DONE_HOURS": env_int("QUEUE_DB_KEEP_DONE_HOURS", 24),
     "EMBEDDED_CONSUMERS": env_bool("QUEUE_EMBEDDED_CONSUMERS", True),
+    # How long processed message_ids are remembered to drop redelivered duplicates.
+    "DEDUP_KEEP_HOURS": env_int("QUEUE_DEDUP_KEEP_HOURS", 7 * 24),
+    # How often a consumer heartbeats and looks for a restart request (seconds).
+    "HEARTBEAT_INTERVAL": float(os.environ.get("QUEUE_HEARTBEAT_INTERVAL", "5")),
+    # Modules imported at start-up for their declarations, besides each app's queues.py.
+    "DECLARATION_MODULES": env_list("QUEUE_DECLARATION_MODULES", ""),
     # The supervising runner (Magento's cron_consumers_runner).
     "RUNNER": {
         "max_messages": env_int("QUEUE_RUNNER_MAX_MESSAGES", 10_000),
         "consumers": env_list("QUEUE_RUNNER_CONSUMERS", ""),
         "multiple_processes": {},
         "only_spawn_when_message_available": env_bool("QUEUE_RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE", True),
+        # Passed to spawned consumers as --max-idle-time (0: wait for messages forever).
+        "max_idle_time": float(os.environ.get("QUEUE_RUNNER_MAX_IDLE_TIME", "0")),
     },
 }
 
