@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.services",
+    "tests.fixtures.broker_lock",
     "tests.fixtures.webapi",
     "tests.fixtures.queues",
     "tests.fixtures.operations",

@@ -5,8 +5,8 @@
   from topic patterns. See `topology.py`.
 - Publishing: persistent JSON messages with `message_id`, the topic as `type`,
   routing key and `topic_name` header, and the caller's headers; publisher confirms
-  gathered for the whole batch; messages routed nowhere are reported
-  (`UnroutableError`). See `publisher.py`.
+  gathered for the whole batch; messages routed nowhere raise `UnroutableError`.
+  See `publisher.py`.
 - Consuming: prefetch per consumer, manual acknowledgement. See `consumer.py`.
 - Reconnection with bounded exponential backoff for publishers and consumers alike.
   See `connection.py`.
@@ -25,13 +25,13 @@ from django.core.exceptions import ImproperlyConfigured
 from pika import exceptions as pika_exceptions
 
 from queues import conf
-from queues.exceptions import PublishError, TransportError
+from queues.exceptions import PublishError, TransportError, UnroutableError
 from queues.transports.base import Delivery, Envelope, Transport
 
 from . import codec
 from .connection import Backoff, Link, describe
 from .consumer import Consumer, DeliveryTag
-from .publisher import Outgoing, Publisher, UnroutableError
+from .publisher import Outgoing, Publisher
 from .topology import amqp_part, dead_letter_exchange, dead_letter_queue, declare
 
 __all__ = [
@@ -55,8 +55,9 @@ class AmqpTransport(Transport):
     batch size asked of `receive`. `queue_type` is "classic" or "quorum" (default
     QUEUES["AMQP_QUEUE_TYPE"]). `confirm` turns publisher confirms on (the default;
     without them `publish` cannot know a message is stored). Messages are published
-    `mandatory`: one that no binding routes is returned by RabbitMQ and logged, like the
-    db transport does — or raises `UnroutableError` with `raise_unroutable`.
+    `mandatory`: one that no binding routes is returned by RabbitMQ, and `publish` raises
+    `UnroutableError` (as the db transport does) after the batch is confirmed; with
+    `raise_unroutable=False` it is only logged.
     `confirm_timeout` bounds the wait for confirms (without progress), `publish_attempts`
     the publishes of a batch over reconnections, `backoff` each reconnection.
     """
@@ -71,7 +72,7 @@ class AmqpTransport(Transport):
         queue_type: str | None = None,
         confirm: bool = True,
         mandatory: bool = True,
-        raise_unroutable: bool = False,
+        raise_unroutable: bool = True,
         confirm_timeout: float = 30.0,
         publish_attempts: int = 3,
         backoff: Backoff | None = None,
@@ -121,6 +122,24 @@ class AmqpTransport(Transport):
             "declared %d exchanges, %d queues and %d bindings on RabbitMQ at %s",
             len(part.exchanges), len(part.queues), len(part.bindings), describe(self.url),
         )
+
+    def teardown(self, topology: Any) -> None:
+        """Delete the amqp queues of `topology` with their dead-letter queues and exchanges,
+        then its exchanges. Their messages are lost: for tests and decommissioning."""
+        part = amqp_part(topology)
+
+        def delete(channel: Any) -> None:
+            for queue in part.queues:
+                channel.queue_delete(queue.name)
+                channel.queue_delete(dead_letter_queue(queue.name))
+                channel.exchange_delete(dead_letter_exchange(queue.name))
+            for exchange in part.exchanges:
+                channel.exchange_delete(exchange.name)
+
+        try:
+            self._publisher.run(delete)
+        except pika_exceptions.ChannelClosedByBroker as exc:
+            raise TransportError(f"RabbitMQ refused to delete the topology: {exc!r}") from exc
 
     def publish(self, exchange: str, envelopes: Sequence[Envelope]) -> None:
         """Publish `envelopes` through `exchange` (routing key = topic), confirmed as one batch."""

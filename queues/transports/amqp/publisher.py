@@ -27,7 +27,7 @@ import pika
 from pika import exceptions as pika_exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from queues.exceptions import PublishError, TransportError
+from queues.exceptions import PublishError, TransportError, UnroutableError
 
 from .connection import CONNECTION_ERRORS, Link, describe
 
@@ -37,10 +37,6 @@ T = TypeVar("T")
 
 FLUSH_EVERY = 500  # messages between two turns of the I/O loop while publishing
 MAX_IN_FLIGHT = 20_000  # unconfirmed messages before publishing waits for confirms
-
-
-class UnroutableError(PublishError):
-    """The broker stored no copy of some messages: no binding routes their topic to a queue."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +128,8 @@ class Publisher:
         if returned:
             problem = (
                 f"{len(returned)} of {len(messages)} messages were routed to no queue "
-                f"(no binding matches their topic): {', '.join(sorted(set(returned)))}"
+                f"(no binding matches their topic; the others were stored): "
+                f"{', '.join(sorted(set(returned)))}"
             )
             if self._raise_unroutable:
                 raise UnroutableError(problem)
