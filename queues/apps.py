@@ -9,6 +9,14 @@ class QueuesConfig(AppConfig):
     verbose_name = "Message queues"
 
     def ready(self) -> None:
+        from importlib import import_module
+
+        from queues import checks, conf
+
         # Every installed app may declare topics, topology, publishers and consumers
         # in its own queues.py.
         autodiscover_modules("queues")
+        # Declarations outside apps (QUEUES["DECLARATION_MODULES"]), e.g. a deployment's own.
+        for module in conf.get("DECLARATION_MODULES"):
+            import_module(module)
+        checks.register()

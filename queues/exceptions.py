@@ -21,3 +21,11 @@ class PublishError(TransportError):
 
 class MessageDecodeError(QueueError):
     """A delivered message cannot be decoded; it is dead-lettered, never retried."""
+
+
+class ConsumerAlreadyRunning(QueueError):
+    """A single-instance consumer (`--single-thread`) is already running somewhere."""
+
+
+class UnroutableError(PublishError):
+    """No binding routes a message's topic to any queue: nothing was stored."""

@@ -25,7 +25,8 @@ from queues.transports import Envelope, Transport, create_transport
 
 logger = logging.getLogger(__name__)
 
-# Waits between attempts after a transport error: bounded, then PublishError.
+# Waits between attempts after a connection failure (TransportError): bounded, then
+# PublishError. A PublishError (not confirmed, unroutable) is raised at once.
 BACKOFF = (0.1, 0.5, 2.0)
 
 
@@ -131,6 +132,8 @@ def _send(connection: str, exchange: str, envelopes: list[Envelope]) -> None:
         try:
             transport.publish(exchange, envelopes)
             return
+        except PublishError:
+            raise  # the transport's own verdict (after its own attempts): not confirmed
         except TransportError as exc:
             last = exc
             logger.warning(

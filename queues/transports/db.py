@@ -15,11 +15,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.db.models import F
@@ -27,7 +29,7 @@ from django.utils import timezone
 
 from queues import conf
 from queues.declarations import Topology
-from queues.exceptions import PublishError, TransportError
+from queues.exceptions import PublishError, TransportError, UnroutableError
 from queues.models import QueueMessage
 from queues.transports.base import Delivery, Envelope, Transport
 
@@ -82,8 +84,10 @@ class DbTransport(Transport):
         for envelope in envelopes:
             queues = self.routes(exchange, envelope.topic)
             if not queues:
-                logger.warning("topic %r on exchange %r routes to no queue; message %s dropped",
-                               envelope.topic, exchange, envelope.message_id)
+                # As RabbitMQ with `mandatory`: refuse the batch rather than drop silently.
+                raise UnroutableError(
+                    f"topic {envelope.topic!r} on exchange {exchange!r} is routed to no queue"
+                )
             rows.extend(
                 QueueMessage(
                     queue=queue,
@@ -130,17 +134,7 @@ class DbTransport(Transport):
                     )
         except DatabaseError as exc:
             raise TransportError(f"claiming from queue {queue!r} failed: {exc}") from exc
-        return [
-            Delivery(
-                queue=queue,
-                tag=pk,
-                envelope=_envelope(message_id, topic, body, headers),
-                trials=trials,
-                redelivered=trials > 0,
-                raw=None,
-            )
-            for pk, topic, message_id, body, headers, trials in rows
-        ]
+        return [_delivery(queue, *row) for row in rows]
 
     def _reclaim_expired(self, queue: str) -> None:
         """Make messages claimed longer than the visibility timeout available again."""
@@ -221,10 +215,15 @@ class DbTransport(Transport):
         return None
 
 
-def _envelope(message_id: str, topic: str, body, headers) -> Envelope | None:
-    if not isinstance(body, dict) or not isinstance(headers, dict):
-        return None
-    return Envelope(message_id=message_id, topic=topic, body=body, headers=headers)
+def _delivery(queue: str, pk: int, topic: str, message_id: str, body: Any, headers: Any, trials: int) -> Delivery:
+    if isinstance(body, dict) and isinstance(headers, dict) and message_id:
+        envelope: Envelope | None = Envelope(message_id=message_id, topic=topic, body=body, headers=headers)
+        raw = None
+    else:
+        # Rows written by something other than publish(): not a message we can run.
+        envelope = None
+        raw = json.dumps({"body": body, "headers": headers, "message_id": message_id}, default=str).encode()
+    return Delivery(queue=queue, tag=pk, envelope=envelope, trials=trials, redelivered=trials > 0, raw=raw)
 
 
 def cleanup(keep_done_hours: float | None = None) -> int:

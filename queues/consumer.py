@@ -1,0 +1,383 @@
+"""The consumer runtime: run one declared consumer until told to stop.
+
+    ConsumerRuntime("async.operations.all", max_messages=1000).run()
+
+For each delivery: an undecodable message, or one whose topic this consumer has no
+handler for, is dead-lettered with a logged reason; a message_id this consumer has
+already processed is acknowledged without running; otherwise the handler runs in
+`transaction.atomic()` together with the de-duplication record, and the message is
+acknowledged after the commit (inside it on the db transport, so work and ack commit
+together). A handler exception rolls back and the message is retried, up to
+QUEUES["MAX_TRIALS"], then dead-lettered; the consumer keeps going.
+
+The loop also heartbeats (ConsumerProcess), notices restart requests, runs the
+consumer's Periodic tasks, and reconnects with a bounded backoff when the transport
+fails. `stop()` (a signal handler calls it) lets the current message finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import close_old_connections, connection, transaction
+
+from queues import conf, processes
+from queues import registry as registry_module
+from queues.declarations import Consumer, resolve_handler
+from queues.exceptions import TransportError
+from queues.models import ConsumerProcess, ProcessedMessage
+from queues.periodic import PeriodicSchedule
+from queues.transports import Delivery, Envelope, Transport, create_transport
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # then 30 s between attempts
+
+
+@dataclass
+class RunResult:
+    """How a run ended: counts and the reason (max_messages, max_idle_time, stopped, restart)."""
+
+    received: int = 0  # messages taken from the queue, whatever their outcome
+    processed: int = 0  # handler ran and committed
+    duplicates: int = 0  # already processed: acknowledged without running
+    failures: int = 0  # handler raised (retried or dead-lettered)
+    dead: int = 0  # dead-lettered
+    reason: str = ""
+
+
+class ConsumerRuntime:
+    """Runs one consumer in the calling thread. Not thread-safe except `stop()`."""
+
+    def __init__(
+        self,
+        consumer: str | Consumer,
+        *,
+        transport: Transport | None = None,
+        max_messages: int | None = None,
+        batch_size: int = 1,
+        max_idle_time: float | None = None,
+        sleep: float | None = None,
+        single_instance: bool = False,
+        register: bool = True,
+        heartbeat_interval: float | None = None,
+        max_trials: int | None = None,
+        registry: registry_module.Registry | None = None,
+    ) -> None:
+        self.registry = registry or registry_module.current()
+        self.consumer = consumer if isinstance(consumer, Consumer) else self.registry.consumer(consumer)
+        self.connection = self.registry.consumer_connection(self.consumer)
+        self._transport = transport
+        self._owns_transport = transport is None
+        self.max_messages = max_messages if max_messages is not None else self.consumer.max_messages
+        self.batch_size = max(1, batch_size)
+        self.max_idle_time = max_idle_time if max_idle_time is not None else self.consumer.max_idle_time
+        self.sleep = float(sleep if sleep is not None else self.consumer.sleep)
+        self.single_instance = single_instance
+        self.register = register
+        self.heartbeat_interval = float(
+            heartbeat_interval if heartbeat_interval is not None else conf.get("HEARTBEAT_INTERVAL")
+        )
+        self.max_trials = int(max_trials if max_trials is not None else conf.get("MAX_TRIALS"))
+        self.periodics = PeriodicSchedule(self.registry.periodics_for(self.consumer.name))
+        self.batch_handler = self._batch_handler()
+        self.result = RunResult()
+        self.process: ConsumerProcess | None = None
+        self._stop = threading.Event()
+        self._stop_reason = "stopped"
+        self._pending: list[Delivery] = []
+
+    # -- control -------------------------------------------------------------------
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the loop to exit after the current message (safe from signal handlers and threads)."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = create_transport(self.connection)
+        return self._transport
+
+    # -- the loop ------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Consume until max_messages, max_idle_time, stop() or a restart request."""
+        if self.register:
+            self.process = processes.register(
+                self.consumer.name, self.connection, single_instance=self.single_instance
+            )
+        logger.info("consumer %s started on queue %s (%s)", self.consumer.name, self.consumer.queue, self.connection)
+        try:
+            self.result.reason = self._loop()
+        finally:
+            self._release_pending()
+            if self._owns_transport and self._transport is not None:
+                self._close_transport()
+            if self.process is not None:
+                processes.unregister(
+                    self.process, self.result.reason or "crashed", self.result.processed, self.result.failures
+                )
+        logger.info(
+            "consumer %s exits (%s): %d processed, %d duplicates, %d failures, %d dead-lettered",
+            self.consumer.name, self.result.reason, self.result.processed,
+            self.result.duplicates, self.result.failures, self.result.dead,
+        )
+        return self.result
+
+    def _loop(self) -> str:
+        last_activity = time.monotonic()
+        next_tick = 0.0
+        reconnects = 0
+        while True:
+            if time.monotonic() >= next_tick:
+                self._tick()
+                next_tick = time.monotonic() + self.heartbeat_interval
+            if self.stopping:
+                return self._stop_reason
+            if self.periodics.tasks and not self.periodics.seconds_until_next():
+                self.periodics.run_due()
+            remaining = self._remaining()
+            if remaining == 0:
+                return "max_messages"
+            idle_left = (
+                self.max_idle_time - (time.monotonic() - last_activity) if self.max_idle_time is not None else None
+            )
+            if idle_left is not None and idle_left <= 0:
+                return "max_idle_time"
+            timeout = min(
+                self.sleep,
+                max(0.0, next_tick - time.monotonic()),
+                self.periodics.seconds_until_next(),
+                idle_left if idle_left is not None else float("inf"),
+            )
+            try:
+                deliveries = self.transport.receive(self.consumer.queue, self._want(remaining), timeout)
+                reconnects = 0
+            except TransportError as exc:
+                self._reconnect(exc, reconnects)
+                reconnects += 1
+                continue
+            if not deliveries:
+                continue
+            last_activity = time.monotonic()
+            try:
+                self._handle(deliveries)
+            except TransportError as exc:
+                self._release_pending()
+                self._reconnect(exc, reconnects)
+                reconnects += 1
+            last_activity = time.monotonic()
+
+    def _remaining(self) -> int | None:
+        if not self.max_messages:
+            return None
+        return max(0, self.max_messages - self.result.received)
+
+    def _want(self, remaining: int | None) -> int:
+        if self.batch_size > 1:
+            want = self.batch_size
+        elif self.connection == "db":
+            want = int(conf.get("DB_CLAIM_BATCH"))
+        else:
+            want = int(conf.get("AMQP_PREFETCH"))
+        return max(1, min(want, remaining) if remaining is not None else want)
+
+    def _tick(self) -> None:
+        """Heartbeat, notice a restart request, drop stale database connections."""
+        if not connection.in_atomic_block:  # a test (or caller) may hold a transaction
+            close_old_connections()
+        if self.process is None:
+            return
+        try:
+            if processes.heartbeat(self.process, self.result.processed, self.result.failures):
+                self.stop("restart")
+        except Exception:
+            # A missed heartbeat is not worth dying for; the next tick tries again.
+            logger.exception("consumer %s: heartbeat failed", self.consumer.name)
+
+    def _reconnect(self, exc: Exception, attempt: int) -> None:
+        pause = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
+        logger.warning("consumer %s: transport failed (%s); reconnecting in %.1fs", self.consumer.name, exc, pause)
+        if self._owns_transport and self._transport is not None:
+            self._close_transport()
+            self._transport = None
+        if not connection.in_atomic_block:
+            close_old_connections()
+        self._stop.wait(pause)
+
+    def _close_transport(self) -> None:
+        assert self._transport is not None
+        try:
+            self._transport.close()
+        except TransportError:
+            logger.debug("closing the transport of %s failed", self.consumer.name, exc_info=True)
+
+    def _release_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and self._transport is not None:
+            try:
+                self._transport.release(pending)
+            except TransportError:
+                logger.warning("consumer %s: could not release %d message(s); they come back after the "
+                               "visibility timeout", self.consumer.name, len(pending))
+
+    # -- handling ------------------------------------------------------------------
+    def _handle(self, deliveries: list[Delivery]) -> None:
+        self._pending = list(deliveries)
+        if self.batch_size > 1 and self.batch_handler is not None:
+            self.result.received += len(self._pending)
+            self._process_batch(self._pending)
+            self._pending = []
+            return
+        while self._pending:
+            if self.stopping:
+                self._release_pending()
+                return
+            delivery = self._pending.pop(0)
+            self.result.received += 1
+            self._process_one(delivery)
+
+    def _handler_for(self, topic: str) -> Callable[[Envelope], Any] | None:
+        if self.consumer.handler is not None:
+            handler = resolve_handler(self.consumer.handler)
+        else:
+            declared = self.registry.topic(topic)
+            handler = resolve_handler(declared.handler) if declared is not None else None
+        if handler is None and self.batch_handler is not None:
+            batch = self.batch_handler
+            return lambda envelope: batch([envelope])
+        if handler is not None and getattr(handler, "batch", False):
+            return lambda envelope: handler([envelope])
+        return handler
+
+    def _batch_handler(self) -> Callable[[list[Envelope]], Any] | None:
+        if self.consumer.batch_handler is not None:
+            return resolve_handler(self.consumer.batch_handler)
+        handler = resolve_handler(self.consumer.handler)
+        if handler is not None and getattr(handler, "batch", False):
+            return handler
+        return None
+
+    def _reject(self, delivery: Delivery) -> bool:
+        """Dead-letter what must never run; return True if it did."""
+        envelope = delivery.envelope
+        if envelope is None:
+            raw = (delivery.raw or b"")[:200]
+            self._dead_letter(delivery, f"undecodable message: {raw!r}")
+            return True
+        if self._handler_for(envelope.topic) is None:
+            self._dead_letter(delivery, f"topic {envelope.topic!r} is not handled by consumer {self.consumer.name!r}")
+            return True
+        if delivery.trials >= self.max_trials:
+            self._dead_letter(delivery, f"gave up after {delivery.trials} trials")
+            return True
+        return False
+
+    def _process_one(self, delivery: Delivery) -> None:
+        if self._reject(delivery):
+            return
+        envelope = delivery.envelope
+        assert envelope is not None
+        handler = self._handler_for(envelope.topic)
+        assert handler is not None
+        transport = self.transport
+        duplicate = False
+        try:
+            with transaction.atomic():
+                if ProcessedMessage.objects.filter(
+                    consumer=self.consumer.name, message_id=envelope.message_id
+                ).exists():
+                    duplicate = True
+                else:
+                    handler(envelope)
+                    ProcessedMessage.objects.create(consumer=self.consumer.name, message_id=envelope.message_id)
+                if transport.acks_in_transaction:
+                    transport.ack([delivery])
+        except Exception as exc:
+            self._failed(delivery, exc)
+            return
+        if not transport.acks_in_transaction:
+            transport.ack([delivery])
+        if duplicate:
+            self.result.duplicates += 1
+            logger.info("consumer %s: message %s already processed; acknowledged without running",
+                        self.consumer.name, envelope.message_id)
+        else:
+            self.result.processed += 1
+
+    def _process_batch(self, deliveries: Sequence[Delivery]) -> None:
+        live = [d for d in deliveries if not self._reject(d)]
+        if not live:
+            return
+        assert self.batch_handler is not None
+        transport = self.transport
+        name = self.consumer.name
+        try:
+            with transaction.atomic():
+                ids = [d.envelope.message_id for d in live if d.envelope]
+                done = set(
+                    ProcessedMessage.objects.filter(consumer=name, message_id__in=ids).values_list(
+                        "message_id", flat=True
+                    )
+                )
+                fresh: dict[str, Envelope] = {}
+                for d in live:
+                    assert d.envelope is not None
+                    if d.envelope.message_id not in done:
+                        fresh.setdefault(d.envelope.message_id, d.envelope)
+                if fresh:
+                    self.batch_handler(list(fresh.values()))
+                    ProcessedMessage.objects.bulk_create(
+                        [ProcessedMessage(consumer=name, message_id=mid) for mid in fresh]
+                    )
+                if transport.acks_in_transaction:
+                    transport.ack(live)
+        except Exception as exc:
+            # Find the culprit: run the batch's messages one by one instead.
+            logger.warning("consumer %s: batch of %d failed (%s); processing one by one", name, len(live), exc)
+            for delivery in live:
+                self._process_one(delivery)
+            return
+        if not transport.acks_in_transaction:
+            transport.ack(live)
+        self.result.processed += len(fresh)
+        self.result.duplicates += len(live) - len(fresh)
+
+    def _failed(self, delivery: Delivery, exc: Exception) -> None:
+        envelope = delivery.envelope
+        assert envelope is not None
+        self.result.failures += 1
+        reason = f"{type(exc).__name__}: {exc}"
+        logger.error(
+            "consumer %s: message %s (topic %s, trial %d of %d) failed: %s",
+            self.consumer.name, envelope.message_id, envelope.topic,
+            delivery.trials + 1, self.max_trials, reason,
+            exc_info=not isinstance(exc, TransportError),
+        )
+        if delivery.trials + 1 >= self.max_trials:
+            self._dead_letter(delivery, f"failed {delivery.trials + 1} times; last error: {reason}")
+        else:
+            self.transport.retry(delivery, reason)
+
+    def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+        envelope = delivery.envelope
+        logger.error(
+            "consumer %s: dead-lettering message %s from %s: %s",
+            self.consumer.name, envelope.message_id if envelope else "?", delivery.queue, reason,
+        )
+        self.transport.dead_letter(delivery, reason)
+        self.result.dead += 1
+
+
+def run_consumer(name: str, **options: Any) -> RunResult:
+    """Run the consumer `name` in this thread until it stops; see ConsumerRuntime."""
+    return ConsumerRuntime(name, **options).run()
