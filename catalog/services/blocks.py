@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import IntegrityError, transaction
+
 from catalog.exceptions import CouldNotSaveException, NoSuchEntityException
 from catalog.models import Block
 from catalog.serializers.blocks import BLOCK, render_block
@@ -66,8 +68,6 @@ class BlockRepository:
         changed_identifier = "identifier" in data
         if changed_identifier and Block.objects.filter(identifier=block.identifier).exclude(pk=block.pk).exists():
             raise _conflict()
-        from django.db import IntegrityError, transaction
-
         try:
             with transaction.atomic():
                 block.save()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from catalog.exceptions import InputException, InputMismatchException
@@ -166,8 +167,6 @@ class CustomerRepository:
         if moved and (duplicate := _duplicate(email, website_id, exclude=customer.pk)):
             raise duplicate
         try:
-            from django.db import IntegrityError, transaction
-
             with transaction.atomic():
                 customer.save()
         except IntegrityError:

@@ -1,0 +1,79 @@
+"""Django admin for the catalog: browse and fix entities by hand.
+
+Edits made here bypass the service layer's Magento rules only where the admin's
+own validation (model fields, unique constraints) covers them; tree fields of
+categories (`path`, `level`) are read-only so the tree cannot be broken here.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from catalog.models import (
+    Block,
+    Category,
+    CategoryProduct,
+    Customer,
+    Product,
+    ProductStoreValue,
+    Store,
+    Website,
+)
+
+
+@admin.register(Website)
+class WebsiteAdmin(admin.ModelAdmin):
+    list_display = ("id", "code", "name")
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ("id", "code", "name", "website", "is_active")
+    list_filter = ("website", "is_active")
+
+
+class ProductStoreValueInline(admin.TabularInline):
+    model = ProductStoreValue
+    extra = 0
+
+
+class ProductCategoryInline(admin.TabularInline):
+    model = CategoryProduct
+    extra = 0
+    autocomplete_fields = ("category",)
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "type_id", "price", "status", "visibility", "updated_at")
+    list_filter = ("status", "visibility", "type_id")
+    search_fields = ("sku", "name")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (ProductStoreValueInline, ProductCategoryInline)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "parent", "path", "level", "position", "is_active", "include_in_menu")
+    list_filter = ("is_active", "level")
+    search_fields = ("name", "path")
+    readonly_fields = ("parent", "path", "level", "created_at", "updated_at")
+    ordering = ("path",)
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("id", "email", "firstname", "lastname", "website", "group_id", "created_at")
+    list_filter = ("website", "group_id")
+    search_fields = ("email", "firstname", "lastname")
+    # The password hash is never shown nor editable here.
+    exclude = ("password_hash",)
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ("id", "identifier", "title", "active", "update_time")
+    list_filter = ("active",)
+    search_fields = ("identifier", "title", "content")
+    readonly_fields = ("creation_time", "update_time")
