@@ -1,0 +1,160 @@
+"""Faults on the amqp transport: RabbitMQ restarting under load, a consumer killed mid-batch.
+
+The restart test stops the broker every test shares, so it is marked
+`exclusive_broker` (tests/fixtures/broker_lock.py): it waits for running tests to
+finish and the others wait for it. It always starts the broker again, even when it
+fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from queues import registry
+from queues.consumer import ConsumerRuntime
+from queues.declarations import Binding, Consumer, Exchange, Queue
+from queues.exceptions import QueueError
+from queues.transports.amqp import AmqpTransport
+from tests.fixtures.queues import envelope
+from tests.fixtures.services import missing_service
+
+
+def rabbitmqctl(*args: str, timeout: float = 60) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=timeout)
+
+
+@pytest.fixture
+def broker_restart(rabbitmq_url: str) -> Iterator[Callable[[float], None]]:
+    """Return `restart(down_for)`: stop RabbitMQ, wait, start it. Always started again."""
+    if shutil.which("rabbitmqctl") is None:
+        missing_service("rabbitmqctl is not on PATH: cannot restart RabbitMQ")
+    stopped = False
+
+    def restart(down_for: float) -> None:
+        nonlocal stopped
+        stopped = True
+        rabbitmqctl("stop_app")
+        time.sleep(down_for)
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup", "--timeout", "60")
+        stopped = False
+
+    try:
+        yield restart
+    finally:
+        if stopped:
+            rabbitmqctl("start_app", timeout=120)
+            rabbitmqctl("await_startup", "--timeout", "120", timeout=130)
+
+
+@pytest.fixture
+def amqp_topology(rabbitmq_url: str, unique: Callable[[str], str], queue_registry: Any) -> Iterator[dict[str, str]]:
+    """Declare exchange -> queue -> consumer in the test registry and on RabbitMQ."""
+    names = {"exchange": unique("ex"), "queue": unique("q"), "consumer": unique("c")}
+    registry.declare(
+        Exchange(names["exchange"], connection="amqp"),
+        Queue(names["queue"], connection="amqp"),
+        Binding(unique("b"), names["exchange"], "#", names["queue"]),
+    )
+    topology = registry.topology("amqp")
+    admin = AmqpTransport(rabbitmq_url)
+    admin.setup(topology)
+    yield names
+    admin.teardown(topology)
+    admin.close()
+
+
+class Publishing(threading.Thread):
+    """Publish batches until stopped; remember the ids of every confirmed batch."""
+
+    def __init__(self, url: str, exchange: str, batch: int = 25, pause: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.transport = AmqpTransport(url)
+        self.exchange, self.batch, self.pause = exchange, batch, pause
+        self.confirmed: list[str] = []
+        self.errors: list[Exception] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.halt.is_set():
+                envelopes = [envelope("catalog.product.save", {"n": n}) for n in range(self.batch)]
+                try:
+                    self.transport.publish(self.exchange, envelopes)
+                except QueueError as exc:
+                    self.errors.append(exc)
+                    return
+                self.confirmed.extend(e.message_id for e in envelopes)
+                time.sleep(self.pause)
+        finally:
+            self.transport.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g}s: {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.exclusive_broker
+@pytest.mark.django_db(transaction=True)
+def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
+    rabbitmq_url, amqp_topology, broker_restart, caplog
+):
+    handled: list[str] = []
+    consumer = Consumer(
+        amqp_topology["consumer"], amqp_topology["queue"], connection="amqp",
+        handler=lambda env: handled.append(env.message_id),
+    )
+    registry.declare(consumer)
+    runtime = ConsumerRuntime(consumer, register=False, sleep=0.2)
+
+    def consume() -> None:
+        try:
+            runtime.run()
+        finally:
+            connection.close()
+
+    caplog.set_level(logging.WARNING, logger="queues.transports.amqp")
+    consuming = threading.Thread(target=consume, daemon=True)
+    publishing = Publishing(rabbitmq_url, amqp_topology["exchange"])
+    consuming.start()
+    publishing.start()
+    try:
+        wait_until(lambda: len(handled) >= 100, 15, "the consumer handles messages")
+
+        broker_restart(1.0)
+        published_at_restart = len(publishing.confirmed)
+        wait_until(
+            lambda: len(publishing.confirmed) >= published_at_restart + 200 or publishing.errors,
+            30, "the publisher publishes again after the restart",
+        )
+        publishing.halt.set()
+        publishing.join(30)
+        wait_until(
+            lambda: set(handled) >= set(publishing.confirmed), 30,
+            "the consumer handles every confirmed message",
+        )
+    finally:
+        publishing.halt.set()
+        runtime.stop()
+        consuming.join(30)
+
+    # Both sides really lost their connection and waited for the broker to come back.
+    assert "RabbitMQ publisher connection to" in caplog.text
+    assert "RabbitMQ consumer connection to" in caplog.text
+    assert publishing.errors == []
+    assert set(handled) == set(publishing.confirmed)
+    assert len(handled) == len(set(handled)), "a message was processed twice"
+    assert runtime.result.processed == len(handled)
