@@ -37,37 +37,49 @@ MESSAGE_SCHEMA = {
 }
 
 
-def declarations(routed_apart: list[str] | None = None) -> list[Any]:
+def declarations(
+    routed_apart: list[str] | None = None,
+    *,
+    exchange: str = EXCHANGE,
+    queue: str = QUEUE,
+    consumer: str = CONSUMER,
+    connection: str = "default",
+    periodic_prefix: str = "operations",
+) -> list[Any]:
     """Return the declarations, with the catch-all binding narrowed by `routed_apart`
-    (default `OPERATIONS["ROUTED_APART"]`): patterns of topics other queues take."""
+    (default `OPERATIONS["ROUTED_APART"]`): patterns of topics other queues take.
+
+    The names are parameters so that tests can declare the same topology under names
+    no other test uses.
+    """
     apart = list(operations_settings.ROUTED_APART if routed_apart is None else routed_apart)
     topics = sorted({route.topic for route in routes.async_routes()})
     if apart:
         bindings = [
-            Binding(id=f"{QUEUE}:{topic}", exchange=EXCHANGE, topic=topic, queue=QUEUE)
+            Binding(id=f"{queue}:{topic}", exchange=exchange, topic=topic, queue=queue)
             for topic in topics
             if not any(matches(pattern, topic) for pattern in apart)
         ]
     else:
-        bindings = [Binding(id=QUEUE, exchange=EXCHANGE, topic=CATCH_ALL, queue=QUEUE)]
+        bindings = [Binding(id=queue, exchange=exchange, topic=CATCH_ALL, queue=queue)]
     return [
         *(Topic(name=topic, handler=HANDLER, schema=MESSAGE_SCHEMA) for topic in topics),
-        Exchange(name=EXCHANGE),
-        Queue(name=QUEUE),
+        Exchange(name=exchange, connection=connection),
+        Queue(name=queue, connection=connection),
         *bindings,
-        Publisher(topic=CATCH_ALL, connection="default", exchange=EXCHANGE),
-        Consumer(name=CONSUMER, queue=QUEUE, handler=HANDLER, batch_handler=BATCH_HANDLER),
+        Publisher(topic=CATCH_ALL, connection=connection, exchange=exchange),
+        Consumer(name=consumer, queue=queue, handler=HANDLER, batch_handler=BATCH_HANDLER),
         Periodic(
-            name="operations.relay",
+            name=f"{periodic_prefix}.relay",
             func="operations.handlers.relay",
             interval=float(operations_settings.RELAY_INTERVAL_SECONDS),
-            consumer=CONSUMER,
+            consumer=consumer,
         ),
         Periodic(
-            name="operations.sweeper",
+            name=f"{periodic_prefix}.sweeper",
             func="operations.handlers.sweep",
             interval=float(operations_settings.SWEEP_INTERVAL_SECONDS),
-            consumer=CONSUMER,
+            consumer=consumer,
         ),
     ]
 

@@ -13,12 +13,13 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import InputException, LocalizedException
+from catalog.rest.execution import validate_request
 from catalog.rest.routes import CallContext, Route
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
 from operations.exceptions import IdempotencyKeyReused
 from operations.models import Bulk, EventKind, Operation, OperationEvent, OperationStatus, UserType
-from operations.validation import ItemValidator, error_message
+from operations.validation import error_message
 
 NOT_AN_OBJECT = "The item must be a JSON object."
 
@@ -152,7 +153,6 @@ def _operations(
     now: Any,
 ) -> tuple[list[Operation], list[dict[str, Any]]]:
     """Return the unsaved operations and Listing 8's `request_items`, one per item."""
-    validator = ItemValidator(route, ctx)
     names = route.param_names
     topic = route.topic
     store_id = ctx.store.pk
@@ -172,7 +172,7 @@ def _operations(
                 params = dict(url_params)
                 body = item
                 stored = item_rules.with_params(item if isinstance(item, dict) else {}, params)
-            validator.validate(params, body)
+            validate_request(route, ctx, params, body)
         except (ValidationError, LocalizedException) as exc:
             message = error_message(exc)
         status = OperationStatus.REJECTED if message else OperationStatus.OPEN

@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import LocalizedException
+from catalog.rest.execution import validate_request
 from catalog.rest.routes import CallContext
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
@@ -38,7 +39,7 @@ from operations.models import (
     OperationStatus,
 )
 from operations.status import visible_bulks, visible_operations
-from operations.validation import ItemValidator, error_message
+from operations.validation import error_message
 
 RETRY = "operations.retry_operations"
 EDIT = "operations.edit_operations"
@@ -194,7 +195,7 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
         ctx = CallContext(store=row.store, user=row.bulk.owner, user_type=row.bulk.user_type)
         try:
             params = item_rules.item_params(item, names)
-            ItemValidator(route, ctx).validate(params, item_rules.item_body(item, names))
+            validate_request(route, ctx, params, item_rules.item_body(item, names))
         except (ValidationError, LocalizedException) as exc:
             raise InvalidOperationData(error_message(exc)) from exc
         previous = row.serialized_data

@@ -40,7 +40,7 @@ from operations import items as item_rules
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
 from operations.models import EventKind, Operation, OperationEvent, OperationStatus
-from operations.validation import ItemValidator, error_message
+from operations.validation import error_message
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _attempt(op: Operation, route: Route) -> None:
             item = item_rules.deserialize_item(op.serialized_data)
             params = item_rules.item_params(item, route.param_names)
             body = item_rules.item_body(item, route.param_names)
-            data = validator_for(route).validate(params, body, ctx)
+            data = execution.validate_request(route, ctx, params, body)
             result = execution.run_route(route, ctx, params, data)
         except ValidationError as exc:
             _finish(
@@ -222,15 +222,6 @@ def route_for_topic(topic: str) -> Route:
     if route is None:
         route = cache[topic] = routes.by_topic(topic)
     return route
-
-
-def validator_for(route: Route) -> ItemValidator:
-    """Return this thread's reusable validator for `route`."""
-    cache: dict[int, ItemValidator] = _local.__dict__.setdefault("validators", {})
-    validator = cache.get(id(route))
-    if validator is None or validator.route is not route:
-        validator = cache[id(route)] = ItemValidator(route, None)
-    return validator
 
 
 def check_permission(user: Any, route: Route) -> None:
