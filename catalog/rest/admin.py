@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import Permission
 
 from catalog.exceptions import LocalizedException
@@ -21,7 +22,7 @@ class IntegrationForm(forms.ModelForm):
             "content_type__app_label", "codename"
         ),
         required=False,
-        widget=admin.widgets.FilteredSelectMultiple("permissions", is_stacked=False),
+        widget=FilteredSelectMultiple("permissions", is_stacked=False),
         help_text="What the integration's tokens may do (the route permissions are listed in docs/api.md).",
     )
 

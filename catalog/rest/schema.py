@@ -169,7 +169,7 @@ class RegistrySchemaGenerator(SchemaGenerator):
         if route.request is None:
             return None
         try:
-            component = auto.resolve_serializer(route.request, "request")
+            component = auto.resolve_serializer(route.request, "request")  # type: ignore[arg-type]
         except Exception:  # a serializer spectacular cannot map must not break the schema
             logger.warning("No OpenAPI schema for %s", route.request, exc_info=True)
             return {"type": "object", "additionalProperties": True}

@@ -115,7 +115,8 @@ class WebapiView(APIView):
 
     def authenticate(self) -> tuple[Any, AccessToken | None]:
         user = self.request.user  # runs BearerTokenAuthentication once
-        return user, self.request.auth
+        token = self.request.auth
+        return user, token if isinstance(token, AccessToken) else None
 
     def check_permission(self, route: Route) -> None:
         if route.permission is None:
