@@ -243,11 +243,13 @@ def test_a_default_name_saved_later_still_shows_in_stores_without_their_own(admi
     assert admin.get("default/V1/products/SCOPED2").json()["name"] == "store one"
 
 
-def test_a_product_created_in_a_store_view_gets_its_name_as_default_and_store_value(admin):
+def test_a_product_created_in_a_store_view_gets_its_name_as_the_default_only(admin):
     admin.post("default/V1/products", product("FROM-STORE", name="Made in store 1"))
 
-    assert admin.get("all/V1/products/FROM-STORE").json()["name"] == "Made in store 1"
-    assert ProductStoreValue.objects.filter(product__sku="FROM-STORE", store_id=1).count() == 1
+    admin.put("all/V1/products/FROM-STORE", {"product": {"name": "Renamed globally"}})
+
+    assert admin.get("default/V1/products/FROM-STORE").json()["name"] == "Renamed globally"
+    assert not ProductStoreValue.objects.exists()
 
 
 def test_global_fields_saved_in_a_store_view_change_everywhere(admin):
@@ -348,3 +350,79 @@ def test_an_integration_with_the_product_permission_may_write(api, make_integrat
 def test_no_token_is_401(api):
     assert api.get("V1/products/X").status_code == 401
     assert api.post("V1/products", product("X")).status_code == 401
+
+
+# --- concurrent writers (PostgreSQL) ------------------------------------------------------
+
+
+def _concurrently(first, second):
+    """Run `first` in a transaction that stays open until `second` has started and waits on it."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    inserted = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def run(name, call, before_commit=None, after_start=None):
+        try:
+            if after_start:
+                after_start()
+            with transaction.atomic():
+                outcome[name] = call()
+                if before_commit:
+                    before_commit()
+        except Exception as exc:  # recorded for the assertions
+            outcome[name] = exc
+        finally:
+            connection.close()
+
+    def hold():
+        inserted.set()
+        time.sleep(0.4)  # the second writer is now blocked on the unique index
+
+    a = threading.Thread(target=run, args=("first", first, hold))
+    b = threading.Thread(target=run, args=("second", second, None, inserted.wait))
+    a.start()
+    b.start()
+    a.join(10)
+    b.join(10)
+    return outcome["first"], outcome["second"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_creates_of_one_sku_end_in_one_product_updated_by_the_later(postgresql):
+    from catalog.rest.routes import CallContext
+    from catalog.services import ProductRepository
+
+    ctx = CallContext(store=Store.objects.get(pk=0), user=None)
+
+    first, second = _concurrently(
+        lambda: ProductRepository.save(ctx, {"sku": "RACE", "name": "First", "price": 1}),
+        lambda: ProductRepository.save(ctx, {"sku": "RACE", "name": "Second", "price": 2}),
+    )
+
+    assert isinstance(first, dict) and isinstance(second, dict), (first, second)
+    assert first["id"] == second["id"]
+    assert Product.objects.get(sku="RACE").price == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_accounts_with_one_email_end_in_magentos_duplicate_message(postgresql):
+    from catalog.exceptions import InputMismatchException
+    from catalog.models import Customer
+    from catalog.rest.routes import CallContext
+    from catalog.services import AccountManagement
+
+    ctx = CallContext(store=Store.objects.get(pk=1), user=None)
+    data = {"email": "race@example.com", "firstname": "R", "lastname": "C"}
+
+    first, second = _concurrently(
+        lambda: AccountManagement.create_account(ctx, data),
+        lambda: AccountManagement.create_account(ctx, data),
+    )
+
+    assert isinstance(first, dict)
+    assert isinstance(second, InputMismatchException)
+    assert Customer.objects.count() == 1

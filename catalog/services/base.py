@@ -6,14 +6,14 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.db.models.constants import OnConflict
 
 from catalog.exceptions import InputException, NoSuchEntityException
 from catalog.serializers.fields import REQUIRED, Obj
 
 F = TypeVar("F", bound=Callable[..., Any])
-M = TypeVar("M", bound=Model)
 
 NO_SUCH_ENTITY = "No such entity with %fieldName = %fieldValue"
 
@@ -69,23 +69,28 @@ def as_id(value: Any, field_name: str) -> int:
     return number
 
 
-def insert(instance: M, on_conflict: Callable[[], Exception | M]) -> M:
-    """Insert `instance` in a savepoint; on a unique conflict return or raise `on_conflict()`.
+def insert_unless_taken(instance: Model) -> bool:
+    """Insert `instance` unless a unique value of it is taken; return whether it was inserted.
 
-    A concurrent writer of the same SKU or email makes the insert fail on the
-    unique index only once the other transaction commits; the savepoint keeps the
-    caller's transaction usable so that the conflict becomes the right answer
-    (an update, or Magento's message) instead of a 500.
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL and SQLite):
+    no savepoint, and a concurrent writer of the same SKU or email makes this wait
+    for that writer's commit and then report "taken" instead of failing, so the
+    caller can answer correctly (update the product, or Magento's duplicate
+    message) rather than with a 500. Sets the primary key when inserted.
     """
-    try:
-        with transaction.atomic():
-            instance.save(force_insert=True)
-    except IntegrityError:
-        outcome = on_conflict()
-        if isinstance(outcome, Exception):
-            raise outcome from None
-        return outcome
-    return instance
+    meta = instance._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    for field in fields:
+        field.pre_save(instance, True)  # auto_now(_add) timestamps
+    rows = type(instance)._base_manager._insert(  # type: ignore[attr-defined]
+        [instance], fields=fields, returning_fields=[meta.pk], on_conflict=OnConflict.IGNORE
+    )
+    if not rows or rows[0] is None:
+        return False
+    instance.pk = rows[0][0]
+    instance._state.adding = False
+    instance._state.db = transaction.get_connection().alias
+    return True
 
 
 def merge_custom_attributes(current: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:

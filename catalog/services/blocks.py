@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from catalog.exceptions import CouldNotSaveException, NoSuchEntityException
 from catalog.models import Block
 from catalog.serializers.blocks import BLOCK, render_block
-from catalog.services.base import as_id, clean, insert, required, search, writes
+from catalog.services.base import as_id, clean, insert_unless_taken, required, search, writes
 
 if TYPE_CHECKING:
     from catalog.rest.routes import CallContext
@@ -57,7 +57,9 @@ class BlockRepository:
                 content=data.get("content", ""),
                 active=True if active is None else active,
             )
-            return render_block(insert(block, _conflict))
+            if not insert_unless_taken(block):
+                raise _conflict()
+            return render_block(block)
         block = _get(block_id, lock=True)
         for field in ("identifier", "title", "content"):
             if field in data:

@@ -14,7 +14,7 @@ from catalog.serializers.customers import CUSTOMER, READ_ONLY, check_password, r
 from catalog.services.base import (
     as_id,
     clean,
-    insert,
+    insert_unless_taken,
     merge_custom_attributes,
     no_such_entity,
     required,
@@ -100,11 +100,8 @@ def create(ctx: CallContext, data: dict[str, Any], password_hash: str = "") -> d
         custom_attributes=merge_custom_attributes([], data.get("custom_attributes")),
         **{f: data[f] for f in _FIELDS if data.get(f) is not None},
     )
-
-    def conflict() -> Exception:
-        return _duplicate(customer.email, website_id) or InputMismatchException(DUPLICATE_EMAIL)
-
-    insert(customer, conflict)
+    if not insert_unless_taken(customer):
+        raise InputMismatchException(DUPLICATE_EMAIL)
     return render_customer(customer)
 
 

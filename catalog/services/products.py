@@ -18,7 +18,13 @@ from catalog.models import (
     Website,
 )
 from catalog.serializers.products import PRODUCT, SKU_MISMATCH, render_product
-from catalog.services.base import clean, insert, merge_custom_attributes, search, writes
+from catalog.services.base import (
+    clean,
+    insert_unless_taken,
+    merge_custom_attributes,
+    search,
+    writes,
+)
 
 if TYPE_CHECKING:
     from catalog.rest.routes import CallContext
@@ -70,8 +76,8 @@ class ProductRepository:
         `sku` is the URL's SKU (PUT /V1/products/:sku), else the body's. Store-scoped
         values (the name) are written in the caller's store: in store 0 (`/rest/all/`)
         the default value; in a store view its own value, which overrides the
-        default there. A product created in a store view gets its name as the
-        default too (Magento saves required values globally on insert).
+        default there. A new product's values are always the defaults, whatever
+        the store (see docs/catalog.md, "Store scope").
         Return the product as read in the caller's store.
         """
         data = clean(PRODUCT, product_data)
@@ -90,21 +96,18 @@ class ProductRepository:
         if links is not None:
             links = _check_category_links(links)
 
-        product = Product.objects.select_for_update().filter(sku=sku).first()
-        if product is None:
+        if data.get("name", "").strip():
+            # The common case of a bulk import: one INSERT, no SELECT before it.
             new = _new_product(ctx, sku, data, website_ids)
-            # A concurrent writer may insert the SKU first: then this save updates it.
-            product = insert(new, lambda: Product.objects.select_for_update().get(sku=sku))
-            if product is new:
-                if ctx.store.pk != ADMIN_STORE_ID:
-                    ProductStoreValue.objects.create(
-                        product=new, store_id=ctx.store.pk, attribute_code="name", value=new.name
-                    )
+            if insert_unless_taken(new):
                 if links:
                     CategoryProduct.objects.bulk_create(
                         CategoryProduct(product=new, category_id=c, position=p) for c, p in links
                     )
                 return render_product(new, category_links=links or [])
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        if product is None:
+            raise InputException(ATTRIBUTE_EMPTY, ["name"])
         return _update(ctx, product, data, website_ids, links)
 
     @classmethod
@@ -158,8 +161,6 @@ def _check_category_links(links: list[dict[str, Any]]) -> list[tuple[int, int]]:
 
 def _new_product(ctx: CallContext, sku: str, data: dict[str, Any], website_ids: list[int] | None) -> Product:
     """Return an unsaved product built from the cleaned body."""
-    if not data.get("name", "").strip():
-        raise InputException(ATTRIBUTE_EMPTY, ["name"])
     store = ctx.store
     if website_ids is None:
         website_ids = [DEFAULT_WEBSITE_ID if store.pk == ADMIN_STORE_ID else store.website_id]
