@@ -283,6 +283,9 @@ class ListOf(Spec):
         return serializers.ListField(child=self.item.drf_field(), **kwargs)
 
 
+_DRF_CLASSES: dict[str, type[serializers.Serializer]] = {}
+
+
 class Obj(Spec):
     """A JSON object with known keys.
 
@@ -332,7 +335,11 @@ class Obj(Spec):
         return out
 
     def drf_serializer(self, **kwargs: Any) -> serializers.Serializer:
-        cls = type(self.name, (serializers.Serializer,), {k: f.drf_field() for k, f in self.fields.items()})
+        # One class per name, so that the OpenAPI schema has one component per entity.
+        cls = _DRF_CLASSES.get(self.name)
+        if cls is None:
+            fields = {k: f.drf_field() for k, f in self.fields.items()}
+            cls = _DRF_CLASSES[self.name] = type(self.name, (serializers.Serializer,), fields)
         return cls(**kwargs)
 
     def drf_field(self) -> serializers.Field:
