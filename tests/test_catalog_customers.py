@@ -237,3 +237,19 @@ def test_customer_routes_need_customer_permissions(api, limited_user, admin):
     assert reader.get(f"V1/customers/{created['id']}").status_code == 200
     assert reader.delete(f"V1/customers/{created['id']}").status_code == 403
     assert api.get(f"V1/customers/{created['id']}").status_code == 401
+
+
+def test_the_django_admin_lists_catalog_entities_and_never_shows_a_password_hash(client, admin_user, admin):
+    created = create(admin, {**customer(), "password": PASSWORD})
+    admin.post("all/V1/products", {"product": {"sku": "ADM", "name": "Admin product"}})
+    admin.post("V1/cmsBlock", {"block": {"identifier": "adm", "title": "Adm"}})
+    client.force_login(admin_user)
+    stored_hash = Customer.objects.get(pk=created["id"]).password_hash
+
+    pages = [f"/admin/catalog/{model}/" for model in ("product", "category", "customer", "block", "store", "website")]
+    pages += [f"/admin/catalog/customer/{created['id']}/change/", "/admin/catalog/category/2/change/"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert stored_hash not in response.content.decode()
+    assert "Admin product" in client.get("/admin/catalog/product/").content.decode()

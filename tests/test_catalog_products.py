@@ -63,6 +63,12 @@ def test_get_reads_a_product_by_sku(admin):
     assert response.json()["name"] == "Product A-1"
 
 
+def test_a_trailing_slash_is_tolerated(admin):
+    admin.post("all/V1/products/", product("SLASH"))
+
+    assert admin.get("V1/products/SLASH/").json()["sku"] == "SLASH"
+
+
 def test_get_of_an_unknown_sku_is_404_with_magentos_message(admin):
     response = admin.get("V1/products/NOPE")
 
