@@ -1,22 +1,10 @@
-"""CMS blocks through the REST API, and the catalog services called directly."""
+"""CMS blocks through the REST API."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 
-from catalog.exceptions import InputException, InputMismatchException, NoSuchEntityException
-from catalog.models import Block, Store
-from catalog.rest.routes import CallContext, routes
-from catalog.services import (
-    AccountManagement,
-    BlockRepository,
-    CategoryLinkManagement,
-    CategoryLinkRepository,
-    CategoryRepository,
-    CustomerRepository,
-    ProductRepository,
-)
+from catalog.models import Block
 
 pytestmark = pytest.mark.django_db
 
@@ -146,60 +134,3 @@ def test_block_routes_need_block_permissions(api, limited_user, admin):
     assert writer.get("V1/cmsBlock/search").status_code == 403
     assert writer.delete(f"V1/cmsBlock/{created['id']}").status_code == 200
     assert api.get(f"V1/cmsBlock/{created['id']}").status_code == 401
-
-
-# --- the services, called directly as the operation consumer calls them ------------------
-
-
-@pytest.fixture
-def ctx(db):
-    return CallContext(store=Store.objects.get(pk=0), user=None, user_type=2)
-
-
-def test_services_are_callable_directly_with_a_call_context(ctx):
-    with transaction.atomic():
-        product = ProductRepository.save(ctx, {"sku": "DIRECT", "name": "Direct", "price": "3.5"})
-        category = CategoryRepository.save(ctx, {"name": "Direct category"})
-        assert CategoryLinkRepository.save(ctx, {"sku": "DIRECT", "category_id": category["id"]}) is True
-        customer = AccountManagement.create_account(
-            ctx, {"email": "d@example.com", "firstname": "D", "lastname": "E"}, "Password-123"
-        )
-        created_block = BlockRepository.save(ctx, {"identifier": "direct", "title": "Direct"})
-
-    assert product["price"] == 3.5
-    assert ProductRepository.get(ctx, "DIRECT")["extension_attributes"]["category_links"] == [
-        {"position": 0, "category_id": str(category["id"])}
-    ]
-    assert CategoryLinkManagement.get_assigned_products(ctx, category["id"])[0]["sku"] == "DIRECT"
-    assert CustomerRepository.get_by_id(ctx, customer["id"])["email"] == "d@example.com"
-    assert BlockRepository.get_by_id(ctx, created_block["id"])["identifier"] == "direct"
-    # Outside any transaction, a write opens its own.
-    assert ProductRepository.delete_by_id(ctx, "DIRECT") is True
-    assert CustomerRepository.delete_by_id(ctx, str(customer["id"])) is True
-
-
-def test_services_validate_raw_input_themselves(ctx):
-    with pytest.raises(InputException) as excinfo:
-        ProductRepository.save(ctx, {"sku": "RAW", "name": "Raw", "price": "ten"})
-    with pytest.raises(NoSuchEntityException):
-        ProductRepository.get(ctx, "RAW")
-    AccountManagement.create_account(ctx, {"email": "x@example.com", "firstname": "X", "lastname": "Y"})
-    with pytest.raises(InputMismatchException):
-        AccountManagement.create_account(ctx, {"email": "x@example.com", "firstname": "X", "lastname": "Y"})
-
-    assert excinfo.value.parameters == {"value": "ten", "type": "float"}
-
-
-def test_every_catalog_service_path_named_by_a_route_exists():
-    import importlib
-
-    catalog_routes = [r for r in routes if r.service.startswith("catalog.services.")]
-    for route in catalog_routes:
-        module_path, class_name, method = route.service.rsplit(".", 2)
-        assert callable(getattr(getattr(importlib.import_module(module_path), class_name), method)), route.service
-    topics = {r.topic for r in catalog_routes if r.async_enabled}
-    assert "async.catalog.services.productrepository.save.post" in topics
-    assert "async.catalog.services.productrepository.save.put" in topics
-    assert "async.catalog.services.accountmanagement.create_account.post" in topics
-    assert "async.catalog.services.categorylinkrepository.delete_by_ids.delete" in topics
-    assert len(catalog_routes) == 24

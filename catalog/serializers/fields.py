@@ -165,7 +165,7 @@ class Int(Spec):
 class Number(Spec):
     """A decimal number; numeric strings ("10.5") are accepted."""
 
-    def __init__(self, *, min_value: Decimal | None = None, max_digits: int = 20,
+    def __init__(self, *, min_value: Decimal | int | None = None, max_digits: int = 20,
                  decimal_places: int = 6, **kw: Any) -> None:
         super().__init__(**kw)
         self.min_value = min_value

@@ -56,6 +56,11 @@ def in_store(store_id: int, queryset: QuerySet[Product] | None = None) -> QueryS
     return queryset.annotate(store_name=Coalesce(Subquery(own), F("name"), output_field=CharField()))
 
 
+def _name_in_store(product: Product, store_id: int) -> str:
+    own = ProductStoreValue.objects.filter(product=product, store_id=store_id, attribute_code="name")
+    return own.values_list("value", flat=True).first() or product.name
+
+
 def category_links_of(product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
     """Return {product id: [(category id, position), ...]} in one query."""
     links: dict[int, list[tuple[int, int]]] = {}
@@ -117,7 +122,7 @@ class ProductRepository:
         if product is None:
             raise NoSuchEntityException(PRODUCT_NOT_FOUND)
         links = category_links_of([product.pk]).get(product.pk, [])
-        return render_product(product, name=product.store_name, category_links=links)
+        return render_product(product, name=product.store_name, category_links=links)  # type: ignore[attr-defined]
 
     @classmethod
     def get_list(cls, ctx: CallContext, query_params: Any) -> dict[str, Any]:
@@ -125,7 +130,10 @@ class ProductRepository:
 
         def render(products: list[Product]) -> list[dict[str, Any]]:
             links = category_links_of(p.pk for p in products)
-            return [render_product(p, name=p.store_name, category_links=links.get(p.pk, [])) for p in products]
+            return [
+                render_product(p, name=p.store_name, category_links=links.get(p.pk, []))  # type: ignore[attr-defined]
+                for p in products
+            ]
 
         return search(in_store(ctx.store.pk), query_params, SEARCH_FIELDS, render)
 
@@ -178,9 +186,9 @@ def _update(ctx: CallContext, product: Product, data: dict[str, Any],
             website_ids: list[int] | None, links: list[tuple[int, int]] | None) -> dict[str, Any]:
     """Apply the given fields to a locked product; return it as read in the caller's store."""
     store_id = ctx.store.pk
-    for name in _SIMPLE_FIELDS:
-        if name in data:
-            setattr(product, name, data[name])
+    for field in _SIMPLE_FIELDS:
+        if field in data:
+            setattr(product, field, data[field])
     name = data.get("name")
     store_name: str | None = None
     if name is not None:
@@ -212,7 +220,5 @@ def _update(ctx: CallContext, product: Product, data: dict[str, Any],
     else:
         links = category_links_of([product.pk]).get(product.pk, [])
     if store_name is None:
-        store_name = product.name if store_id == ADMIN_STORE_ID else in_store(store_id).values_list(
-            "store_name", flat=True
-        ).get(pk=product.pk)
+        store_name = product.name if store_id == ADMIN_STORE_ID else _name_in_store(product, store_id)
     return render_product(product, name=store_name, category_links=links)
