@@ -276,3 +276,16 @@ def test_links_need_category_permissions(api, limited_user, shirt):
 def test_category_routes_need_a_token(api):
     assert api.get("V1/categories/2").status_code == 401
     assert api.post("V1/categories", {"category": {"name": "x"}}).status_code == 401
+
+
+def test_products_can_be_searched_by_category(admin, shirt):
+    shoes = create(admin, name="Shoes")
+    admin.post("all/V1/products", {"product": {"sku": "OTHER", "name": "Other"}})
+    admin.post(f"V1/categories/{shoes['id']}/products", {"productLink": {"sku": "SHIRT"}})
+
+    body = admin.get("V1/products", {
+        "searchCriteria[filter_groups][0][filters][0][field]": "category_id",
+        "searchCriteria[filter_groups][0][filters][0][value]": str(shoes["id"]),
+    }).json()
+
+    assert [p["sku"] for p in body["items"]] == ["SHIRT"] and body["total_count"] == 1
