@@ -9,6 +9,8 @@ Keys (defaults in brackets):
 - RELAY_INTERVAL_SECONDS [5]: how often the outbox relay runs.
 - RELAY_GRACE_SECONDS [10]: the relay leaves alone operations opened more recently
   than this (their own after-commit publish is still on its way).
+- PUBLISH_PAUSE_SECONDS [10]: after a failed publish, requests leave their operations
+  to the relay for this long instead of waiting for the broker again.
 - SWEEP_INTERVAL_SECONDS [60]: how often the sweeper runs.
 - ROUTED_APART [[]]: patterns of async topics that the project routes to queues of
   its own; the `async.operations.all` binding then leaves them out.
@@ -31,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_INTERVAL_SECONDS": 5.0,
     "RELAY_GRACE_SECONDS": 10.0,
     "SWEEP_INTERVAL_SECONDS": 60.0,
+    "PUBLISH_PAUSE_SECONDS": 10.0,
     "ROUTED_APART": [],
     "LOCK_TIMEOUT_MS": 2000,
     "PERMISSION_CACHE_SECONDS": 5.0,

@@ -11,6 +11,7 @@ handler runs an operation only while it is open, under a row lock.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,32 @@ def message_for(
     return topic, {"operation_id": operation_id, "bulk_uuid": bulk_uuid}, {"store_id": store_id}
 
 
+class _Breaker:
+    """After a failed publish, requests stop waiting for the broker for a while.
+
+    The transport already retries with a backoff long enough to ride out a broker
+    restart (tens of seconds). One request paying that is the price of an outage;
+    every request paying it would make the API unusable. So for
+    OPERATIONS["PUBLISH_PAUSE_SECONDS"] after a failure, after-commit publishes are
+    skipped (the operations stay unpublished) and only the relay, which runs in the
+    consumer processes, tries the broker; its first success closes the breaker.
+    """
+
+    open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + float(operations_settings.PUBLISH_PAUSE_SECONDS)
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+
+
+breaker = _Breaker()
+
+
 def publish_after_commit(operations: Sequence[Operation], *, bulk_uuid: str | None = None) -> None:
     """Publish the open `operations` in one batch once the current transaction commits.
 
@@ -45,28 +72,35 @@ def publish_after_commit(operations: Sequence[Operation], *, bulk_uuid: str | No
     to the caller (the request that accepted them already succeeded).
     """
     rows = [(op.pk, op.topic, op.store_id, bulk_uuid or str(op.bulk.uuid)) for op in operations]
-    transaction.on_commit(lambda: publish_rows(rows))
+    transaction.on_commit(lambda: publish_rows(rows, respect_breaker=True))
 
 
-def publish_rows(rows: Sequence[tuple[int, str, int, str]], *, event: str = "") -> int:
+def publish_rows(
+    rows: Sequence[tuple[int, str, int, str]], *, event: str = "", respect_breaker: bool = False
+) -> int:
     """Publish (operation id, topic, store id, bulk uuid) rows now and mark them published.
 
     With `event`, also record a `published` event with that message per operation
     (the relay and the sweeper do; the first publish is recorded by the flag alone).
-    Return how many were published; log and return 0 for a chunk the transport refused.
+    Return how many were published; on a transport failure, log and stop there.
+    With `respect_breaker`, publish nothing while a recent failure holds the breaker open.
     """
+    if respect_breaker and breaker.is_open():
+        logger.info("%d operation(s) left for the relay: the broker failed moments ago", len(rows))
+        return 0
     done = 0
     for start in range(0, len(rows), PUBLISH_CHUNK):
         chunk = rows[start : start + PUBLISH_CHUNK]
         try:
             publish_many([message_for(*row) for row in chunk])
         except QueueError as exc:
+            breaker.trip()
             logger.warning(
-                "%d operation(s) not published, the relay will retry: %s", len(chunk), exc
+                "%d operation(s) not published, the relay will retry: %s", len(rows) - done, exc
             )
-            continue
-        ids = [row[0] for row in chunk]
-        _mark_published(ids, event)
+            return done
+        breaker.reset()
+        _mark_published([row[0] for row in chunk], event)
         done += len(chunk)
     return done
 
