@@ -9,22 +9,26 @@ fails.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 
-from queues import registry
+from queues import publish_many, registry
 from queues.consumer import ConsumerRuntime
-from queues.declarations import Binding, Consumer, Exchange, Queue
+from queues.declarations import Binding, Consumer, Exchange, Publisher, Queue
 from queues.exceptions import QueueError
+from queues.models import QueueMessage
 from queues.transports.amqp import AmqpTransport
-from tests.fixtures.queues import envelope
+from tests.fixtures.queues import TOPOLOGY_MODULE, envelope, subprocess_env, wait_for
 from tests.fixtures.services import missing_service
 
 
@@ -33,8 +37,11 @@ def rabbitmqctl(*args: str, timeout: float = 60) -> None:
 
 
 @pytest.fixture
-def broker_restart(rabbitmq_url: str) -> Iterator[Callable[[float], None]]:
-    """Return `restart(down_for)`: stop RabbitMQ, wait, start it. Always started again."""
+def broker_restart(rabbitmq_url: str, broker_to_ourselves: None) -> Iterator[Callable[[float], None]]:
+    """Return `restart(down_for)`: stop RabbitMQ, wait, start it. Always started again.
+
+    The test must be marked `exclusive_broker` (see tests/fixtures/broker_lock.py).
+    """
     if shutil.which("rabbitmqctl") is None:
         missing_service("rabbitmqctl is not on PATH: cannot restart RabbitMQ")
     stopped = False
@@ -108,6 +115,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 @pytest.mark.exclusive_broker
+@pytest.mark.timeout(600)  # it may first wait for the other workers' running tests
 @pytest.mark.django_db(transaction=True)
 def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
     rabbitmq_url, amqp_topology, broker_restart, caplog
@@ -158,3 +166,48 @@ def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
     assert set(handled) == set(publishing.confirmed)
     assert len(handled) == len(set(handled)), "a message was processed twice"
     assert runtime.result.processed == len(handled)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_consumer_killed_mid_batch_on_amqp_loses_nothing_and_processes_nothing_twice(
+    rabbitmq_url, unique, queue_registry, manage_py
+):
+    names = {"exchange": unique("ex"), "queue": unique("q"), "consumer": unique("c"), "sink": unique("sink")}
+    declarations = [
+        Exchange(names["exchange"], connection="amqp"),
+        Queue(names["queue"], connection="amqp"),
+        Binding(unique("b"), names["exchange"], "work.#", names["queue"]),
+        Publisher("work.#", connection="amqp", exchange=names["exchange"]),
+        Consumer(names["consumer"], names["queue"], connection="amqp", handler=f"{TOPOLOGY_MODULE}.record"),
+    ]
+    registry.declare(*declarations)
+    transport = AmqpTransport(rabbitmq_url)
+    topology = registry.topology("amqp")
+    transport.setup(topology)
+    env = subprocess_env(declarations, AMQP_URL=rabbitmq_url)
+
+    def traces() -> list[str]:
+        return list(QueueMessage.objects.filter(queue=names["sink"]).values_list("message_id", flat=True))
+
+    try:
+        ids = publish_many(
+            [("work.item", {"n": n, "sleep": 0.02}, {"sink": names["sink"]}) for n in range(60)]
+        )
+        victim = manage_py.start("queue_consumers_start", names["consumer"], "--batch-size", "20", env=env)
+        wait_for(lambda: len(traces()) >= 5)
+
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        # It died holding deliveries: RabbitMQ puts them back in the queue.
+        assert 0 < transport.count(names["queue"]) < 60
+
+        survivor = manage_py.run(
+            "queue_consumers_start", names["consumer"], "--max-idle-time", "1.5", env=env
+        )
+
+        assert survivor.returncode == 0, survivor.stdout
+        assert Counter(traces()) == Counter(ids), "every message processed exactly once"
+        assert transport.count(names["queue"]) == 0
+    finally:
+        transport.teardown(topology)
+        transport.close()

@@ -223,6 +223,13 @@ class AmqpTransport(Transport):
                 ) from exc
             raise TransportError(f"RabbitMQ refused to count {queue!r}: {exc!r}") from exc
 
+    def purge(self, queue: str) -> int:
+        """Delete the messages waiting in `queue`; return how many there were."""
+        try:
+            return self._publisher.run(lambda channel: channel.queue_purge(queue).method.message_count)
+        except pika_exceptions.ChannelClosedByBroker as exc:
+            raise TransportError(f"RabbitMQ refused to purge {queue!r}: {exc!r}") from exc
+
     def close(self) -> None:
         self._consumer.drop()
         self._publisher.drop()

@@ -172,8 +172,9 @@ class Consumer:
             self._open_channel()
         assert self._channel is not None
         if queue not in self._subscriptions:
-            # global_qos=False: RabbitMQ applies the prefetch to each new consumer.
-            self._channel.basic_qos(prefetch_count=max(self._prefetch, max_count))
+            # global_qos=False: RabbitMQ applies the prefetch to each new consumer. Twice
+            # the batch, so that the next batch is on its way while this one is handled.
+            self._channel.basic_qos(prefetch_count=max(self._prefetch, 2 * max_count))
             self._buffers.setdefault(queue, deque())
             self._subscriptions[queue] = self._channel.basic_consume(
                 queue, functools.partial(self._on_delivery, queue)
