@@ -12,11 +12,6 @@ NOT_FOUND = 'The CMS block with the "%1" ID doesn\'t exist.'
 DUPLICATE = "A block identifier with the same properties already exists in the selected store."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin(api, admin_token):
     return api.as_admin(admin_token)

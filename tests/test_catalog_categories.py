@@ -11,11 +11,6 @@ pytestmark = pytest.mark.django_db
 NO_SUCH_ID = "No such entity with %fieldName = %fieldValue"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin(api, admin_token):
     return api.as_admin(admin_token)

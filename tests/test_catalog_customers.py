@@ -13,11 +13,6 @@ DUPLICATE = "A customer with the same email address already exists in an associa
 PASSWORD = "Secret-pass-123"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin(api, admin_token):
     return api.as_admin(admin_token)

@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 PRODUCT_NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Staff users and customers hash passwords; the default hasher costs ~0.3 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin(api, admin_token):
     return api.as_admin(admin_token)

@@ -25,11 +25,6 @@ from operations import items as item_rules
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 
 @pytest.fixture
 def ctx(db):
