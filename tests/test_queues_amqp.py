@@ -23,7 +23,7 @@ import pytest
 
 from queues.declarations import Binding, Exchange, Queue, Topology
 from queues.exceptions import PublishError, TransportError, UnroutableError
-from queues.transports.amqp import AmqpTransport, dead_letter_queue
+from queues.transports.amqp import AmqpTransport, Backoff, dead_letter_queue
 from tests.fixtures.queues import drain, envelope
 from tests.fixtures.services import missing_service
 
@@ -390,3 +390,18 @@ def test_a_publisher_whose_connection_drops_publishes_on_a_new_one(amqp):
 
     got = drain(transport, queues["q"], 2)
     assert sorted(d.envelope.message_id for d in got) == sorted([first.message_id, second.message_id])
+
+
+def test_with_rabbitmq_unreachable_publish_and_receive_give_up_after_the_bounded_backoff():
+    transport = AmqpTransport(
+        "amqp://guest:guest@127.0.0.1:1/%2F", backoff=Backoff(attempts=3, delay=0.05)
+    )
+    started = time.monotonic()
+
+    with pytest.raises(PublishError, match="2 of 2 messages were not published.*after 3 attempts"):
+        transport.publish("orders", [envelope("orders.placed"), envelope("orders.paid")])
+    with pytest.raises(TransportError, match="after 3 attempts"):
+        transport.receive("orders", 1, 0.1)
+
+    assert 0.3 <= time.monotonic() - started < 10  # two pauses of 0.05 s and 0.1 s, twice
+    transport.close()
