@@ -231,6 +231,9 @@ QUEUES = {
     "EMBEDDED_CONSUMERS": env_bool("QUEUE_EMBEDDED_CONSUMERS", True),
     # How long processed message_ids are remembered to drop redelivered duplicates.
     "DEDUP_KEEP_HOURS": env_int("QUEUE_DEDUP_KEEP_HOURS", 7 * 24),
+    # Per-message handlers commit in groups (one savepoint each) at most this often, in
+    # seconds; 0 commits after every message.
+    "COMMIT_INTERVAL": float(os.environ.get("QUEUE_COMMIT_INTERVAL", "0.2")),
     # How often a consumer heartbeats and looks for a restart request (seconds).
     "HEARTBEAT_INTERVAL": float(os.environ.get("QUEUE_HEARTBEAT_INTERVAL", "5")),
     # Modules imported at start-up for their declarations, besides each app's queues.py.

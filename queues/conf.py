@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "DB_KEEP_DONE_HOURS": 24,
     # How long a processed message_id is remembered for de-duplication.
     "DEDUP_KEEP_HOURS": 7 * 24,
+    # Messages handled one by one are committed together at most this often (seconds):
+    # each in its own savepoint, one commit per group. 0 commits after every message.
+    "COMMIT_INTERVAL": 0.2,
     # How often a running consumer writes its heartbeat and looks for a stop request.
     "HEARTBEAT_INTERVAL": 5.0,
     # Extra modules imported at start-up for their declarations (besides apps' queues.py).

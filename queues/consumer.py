@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import close_old_connections, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from queues import conf, processes
 from queues import registry as registry_module
 from queues.declarations import Consumer, resolve_handler
-from queues.exceptions import TransportError
+from queues.exceptions import LostClaim, TransportError
 from queues.models import ConsumerProcess, ProcessedMessage
 from queues.periodic import PeriodicSchedule
 from queues.transports import Delivery, Envelope, Transport, create_transport
@@ -67,6 +67,7 @@ class ConsumerRuntime:
         register: bool = True,
         heartbeat_interval: float | None = None,
         max_trials: int | None = None,
+        commit_interval: float | None = None,
         registry: registry_module.Registry | None = None,
     ) -> None:
         self.registry = registry or registry_module.current()
@@ -84,6 +85,9 @@ class ConsumerRuntime:
             heartbeat_interval if heartbeat_interval is not None else conf.get("HEARTBEAT_INTERVAL")
         )
         self.max_trials = int(max_trials if max_trials is not None else conf.get("MAX_TRIALS"))
+        self.commit_interval = float(
+            commit_interval if commit_interval is not None else conf.get("COMMIT_INTERVAL")
+        )
         self.periodics = PeriodicSchedule(self.registry.periodics_for(self.consumer.name))
         self.batch_handler = self._batch_handler()
         self.result = RunResult()
@@ -91,6 +95,8 @@ class ConsumerRuntime:
         self._stop = threading.Event()
         self._stop_reason = "stopped"
         self._pending: list[Delivery] = []
+        self._done_ids: set[str] = set()  # processed, or known processed, in this batch
+        self._committed_ids: set[str] = set()  # de-duplication records written in this batch
 
     # -- control -------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:
@@ -233,18 +239,100 @@ class ConsumerRuntime:
     # -- handling ------------------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:
         self._pending = list(deliveries)
+        self._done_ids = self._already_processed(deliveries)
+        self._committed_ids = set(self._done_ids)
         if self.batch_size > 1 and self.batch_handler is not None:
             self.result.received += len(self._pending)
             self._process_batch(self._pending)
             self._pending = []
             return
-        while self._pending:
-            if self.stopping:
-                self._release_pending()
-                return
+        while self._pending and not self.stopping:
+            self._process_group()
+        self._release_pending()
+
+    def _process_group(self) -> None:
+        """Process pending messages in one transaction, committed every
+        `commit_interval` seconds: one commit (one fsync) per group instead of per
+        message, and the group's de-duplication records and db acks in one statement
+        each. If any handler fails, the whole group rolls back and its messages run
+        again one by one, each in its own transaction, so only the failing one is
+        retried. (Handlers must be idempotent anyway: a rolled-back run is harmless.)"""
+        if self.commit_interval <= 0:
             delivery = self._pending.pop(0)
             self.result.received += 1
             self._process_one(delivery)
+            return
+        group: list[Delivery] = []
+        done: list[Delivery] = []
+        rejected: set[int] = set()
+        duplicates = 0
+        started = time.monotonic()
+        try:
+            with transaction.atomic():
+                while self._pending and not self.stopping:
+                    delivery = self._pending.pop(0)
+                    group.append(delivery)
+                    if self._reject(delivery):
+                        rejected.add(id(delivery))
+                        continue
+                    envelope = delivery.envelope
+                    assert envelope is not None
+                    if envelope.message_id in self._done_ids:
+                        duplicates += 1
+                    else:
+                        handler = self._handler_for(envelope.topic)
+                        assert handler is not None
+                        try:
+                            handler(envelope)
+                        except Exception as exc:
+                            raise _GroupFailed(exc) from exc
+                        self._done_ids.add(envelope.message_id)
+                    done.append(delivery)
+                    if time.monotonic() - started >= self.commit_interval:
+                        break
+                fresh = {
+                    d.envelope.message_id: None
+                    for d in done
+                    if d.envelope and d.envelope.message_id not in self._committed_ids
+                }
+                ProcessedMessage.objects.bulk_create(
+                    [ProcessedMessage(consumer=self.consumer.name, message_id=mid) for mid in fresh]
+                )
+                if done and self.transport.acks_in_transaction:
+                    self.transport.ack(done)
+        except (_GroupFailed, IntegrityError, LostClaim) as exc:
+            # Nothing of the group was committed. Run it again message by message.
+            reason = exc.__cause__ if isinstance(exc, _GroupFailed) else exc
+            logger.info("consumer %s: group of %d rolled back (%s: %s); processing one by one",
+                        self.consumer.name, len(group), type(reason).__name__, reason)
+            if self.transport.acks_in_transaction:
+                self.result.dead -= len(rejected)  # their dead-lettering rolled back too
+                again = group
+            else:
+                again = [d for d in group if id(d) not in rejected]  # dead-lettered for good
+            self._done_ids = self._already_processed(group)
+            self._committed_ids = set(self._done_ids)
+            self.result.received += len(group)
+            for delivery in again:
+                self._process_one(delivery)
+            return
+        except Exception:
+            self._pending[:0] = group  # rolled back: give them back with the rest
+            raise
+        self.result.received += len(group)
+        self._committed_ids.update(fresh)
+        self.result.duplicates += duplicates
+        self.result.processed += len(done) - duplicates
+        if done and not self.transport.acks_in_transaction:
+            self.transport.ack(done)
+
+    def _already_processed(self, deliveries: Sequence[Delivery]) -> set[str]:
+        ids = [d.envelope.message_id for d in deliveries if d.envelope is not None]
+        return set(
+            ProcessedMessage.objects.filter(consumer=self.consumer.name, message_id__in=ids).values_list(
+                "message_id", flat=True
+            )
+        )
 
     def _handler_for(self, topic: str) -> Callable[[Envelope], Any] | None:
         if self.consumer.handler is not None:
@@ -283,6 +371,8 @@ class ConsumerRuntime:
         return False
 
     def _process_one(self, delivery: Delivery) -> None:
+        """Run one message in its own transaction with its de-duplication record; ack
+        it inside the transaction on the db transport, right after the commit otherwise."""
         if self._reject(delivery):
             return
         envelope = delivery.envelope
@@ -290,14 +380,10 @@ class ConsumerRuntime:
         handler = self._handler_for(envelope.topic)
         assert handler is not None
         transport = self.transport
-        duplicate = False
+        duplicate = envelope.message_id in self._done_ids
         try:
             with transaction.atomic():
-                if ProcessedMessage.objects.filter(
-                    consumer=self.consumer.name, message_id=envelope.message_id
-                ).exists():
-                    duplicate = True
-                else:
+                if not duplicate:
                     handler(envelope)
                     ProcessedMessage.objects.create(consumer=self.consumer.name, message_id=envelope.message_id)
                 if transport.acks_in_transaction:
@@ -305,6 +391,7 @@ class ConsumerRuntime:
         except Exception as exc:
             self._failed(delivery, exc)
             return
+        self._done_ids.add(envelope.message_id)
         if not transport.acks_in_transaction:
             transport.ack([delivery])
         if duplicate:
@@ -376,6 +463,10 @@ class ConsumerRuntime:
         )
         self.transport.dead_letter(delivery, reason)
         self.result.dead += 1
+
+
+class _GroupFailed(Exception):
+    """A handler failed inside a group; the group rolls back and runs one by one."""
 
 
 def run_consumer(name: str, **options: Any) -> RunResult:

@@ -29,3 +29,8 @@ class ConsumerAlreadyRunning(QueueError):
 
 class UnroutableError(PublishError):
     """No binding routes a message's topic to any queue: nothing was stored."""
+
+
+class LostClaim(TransportError):
+    """A message was taken over by another consumer (our claim outlived the visibility
+    timeout of the db transport); the work done for it must roll back."""

@@ -29,17 +29,13 @@ from django.utils import timezone
 
 from queues import conf
 from queues.declarations import Topology
-from queues.exceptions import PublishError, TransportError, UnroutableError
+from queues.exceptions import LostClaim, PublishError, TransportError, UnroutableError
 from queues.models import QueueMessage
 from queues.transports.base import Delivery, Envelope, Transport
 
 logger = logging.getLogger(__name__)
 
 Status = QueueMessage.Status
-
-
-class LostClaim(TransportError):
-    """The message was re-claimed by another consumer after our visibility timeout."""
 
 
 class DbTransport(Transport):
