@@ -34,3 +34,7 @@ class UnroutableError(PublishError):
 class LostClaim(TransportError):
     """A message was taken over by another consumer (our claim outlived the visibility
     timeout of the db transport); the work done for it must roll back."""
+
+
+class MessageSchemaError(QueueError, ValueError):
+    """A message body does not follow its topic's declared schema; it is not published."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
-from queues import conf, registry
+from queues import conf, registry, schema
 from queues.exceptions import PublishError, TransportError
 from queues.transports import Envelope, Transport, create_transport
 
@@ -66,11 +66,15 @@ def publish(
 
 def publish_many(messages: Sequence[MessageSpec]) -> list[str]:
     """Publish many messages now, one confirmed batch per exchange; return their ids
-    in order. Raise PublishError if any batch is not confirmed."""
+    in order. Raise MessageSchemaError (before sending anything) if a body does not
+    follow its topic's schema, PublishError if any batch is not confirmed."""
     outgoing = [_outgoing(m) for m in messages]
     groups: dict[tuple[str, str], list[Envelope]] = {}
     ids: list[str] = []
     for message in outgoing:
+        topic = registry.topic(message.topic)
+        if topic is not None and topic.schema:
+            schema.validate(message.topic, message.body, topic.schema)
         pub = registry.publisher(message.topic)
         envelope = Envelope(
             message_id=message.message_id or new_message_id(),

@@ -201,3 +201,40 @@ def test_the_first_delivery_is_not_marked_redelivered(topo):
 
     assert (delivery.trials, delivery.redelivered) == (0, False)
     assert (delivery.envelope.topic, delivery.envelope.body, delivery.envelope.headers) == ("t", {}, {})
+
+
+def test_a_body_against_its_topics_schema_is_refused_before_anything_is_sent(topo):
+    from queues import Topic
+    from queues.exceptions import MessageSchemaError
+
+    schema = {"type": "object", "required": ["operation_id"], "properties": {"operation_id": {"type": "integer"}}}
+    registry.declare(Topic("orders.placed", schema=schema))
+
+    with pytest.raises(MessageSchemaError, match="lacks required 'operation_id'"):
+        publish_many([("orders.placed", {"operation_id": 1}, None), ("orders.placed", {}, None)])
+    with pytest.raises(MessageSchemaError, match=r"body.operation_id must be integer, got str"):
+        publish("orders.placed", {"operation_id": "1"})
+    assert not QueueMessage.objects.filter(queue=topo["queue"]).exists()
+    publish("orders.placed", {"operation_id": 1})
+
+
+def test_without_group_commit_each_message_commits_alone(topo, settings):
+    from django.contrib.auth.models import Group
+
+    settings.QUEUES = {**settings.QUEUES, "COMMIT_INTERVAL": 0}
+    publish_many([("t", {"n": n}, None) for n in range(3)])
+
+    def handler(env):
+        if env.body["n"] == 1:
+            raise RuntimeError("poison")
+        Group.objects.create(name=f"g{env.body['n']}")
+
+    runtime = ConsumerRuntime(
+        dataclasses.replace(registry.consumer(topo["consumer"]), handler=handler), max_trials=1,
+        max_idle_time=0.2, sleep=0.05,
+    )
+    runtime.run()
+
+    assert runtime.commit_interval == 0
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["g0", "g2"]
+    assert (runtime.result.processed, runtime.result.dead) == (2, 1)
