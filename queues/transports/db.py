@@ -116,7 +116,12 @@ class DbTransport(Transport):
 
     def _claim(self, queue: str, max_count: int) -> list[Delivery]:
         now = timezone.now()
+        waiting = QueueMessage.objects.filter(queue=queue, status=Status.WAITING, available_at__lte=now)
         try:
+            # A plain read first: an idle poll then takes no write lock (SQLite's
+            # IMMEDIATE transactions would otherwise serialise it with every request).
+            if not waiting.exists():
+                return []
             with transaction.atomic():
                 rows = list(
                     QueueMessage.objects.select_for_update(skip_locked=True)
