@@ -66,8 +66,10 @@ def _error(msg: str, code: int, obj: Any, hint: str | None = None) -> checks.Err
 
 
 def _connections(reg: Registry) -> list[checks.CheckMessage]:
-    errors = []
-    for item in [*reg.exchanges.values(), *reg.queues.values(), *reg.publishers.values(), *reg.consumers.values()]:
+    errors: list[checks.CheckMessage] = []
+    items: list[Any] = [*reg.exchanges.values(), *reg.queues.values(), *reg.publishers.values(),
+                        *reg.consumers.values()]
+    for item in items:
         try:
             conf.resolve_connection(item.connection)
         except ImproperlyConfigured as exc:
@@ -81,7 +83,7 @@ def _handlers_importable(reg: Registry) -> list[checks.CheckMessage]:
     paths += [(c, c.handler) for c in reg.consumers.values()]
     paths += [(c, c.batch_handler) for c in reg.consumers.values()]
     paths += [(p, p.func) for p in reg.periodics.values()]
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for obj, path in paths:
         if isinstance(path, str):
             try:
@@ -92,7 +94,7 @@ def _handlers_importable(reg: Registry) -> list[checks.CheckMessage]:
 
 
 def _bindings(reg: Registry) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for b in reg.bindings.values():
         if b.queue not in reg.queues:
             errors.append(_error(f"binding {b.id!r} routes to undeclared queue {b.queue!r}", 3, b,
@@ -112,7 +114,7 @@ def _bindings(reg: Registry) -> list[checks.CheckMessage]:
 
 
 def _consumers(reg: Registry) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for c in reg.consumers.values():
         if c.queue not in reg.queues:
             errors.append(_error(f"consumer {c.name!r} reads undeclared queue {c.queue!r}", 6, c,
@@ -127,7 +129,7 @@ def _consumers(reg: Registry) -> list[checks.CheckMessage]:
 
 
 def _publishers(reg: Registry) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for p in reg.publishers.values():
         if p.disabled:
             continue
@@ -161,7 +163,7 @@ def _consumers_of(reg: Registry) -> dict[str, list[Consumer]]:
 
 
 def _routing(reg: Registry) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     consumers_of = _consumers_of(reg)
     for topic in _concrete_topics(reg):
         destinations = _destinations(reg, topic.name)
@@ -192,7 +194,7 @@ def _routing(reg: Registry) -> list[checks.CheckMessage]:
 
 
 def _duplicates(reg: Registry) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     enabled: dict[str, list[str]] = defaultdict(list)
     for p in reg.publishers.values():
         if not p.disabled:
@@ -209,12 +211,13 @@ def _duplicates(reg: Registry) -> list[checks.CheckMessage]:
 
 
 def _periodics(reg: Registry) -> list[checks.CheckMessage]:
-    return [
+    errors: list[checks.CheckMessage] = [
         _error(f"periodic task {p.name!r} names undeclared consumer {p.consumer!r}", 11, p)
         for p in reg.periodics.values()
         if p.consumer is not None and p.consumer not in reg.consumers
     ]
+    return errors
 
 
 def _name(obj: Any) -> str:
-    return getattr(obj, "name", None) or getattr(obj, "id", None) or getattr(obj, "topic", "?")
+    return str(getattr(obj, "name", None) or getattr(obj, "id", None) or getattr(obj, "topic", "?"))

@@ -76,7 +76,7 @@ class DbTransport(Transport):
     # -- publishing ----------------------------------------------------------------
     def publish(self, exchange: str, envelopes: Sequence[Envelope]) -> None:
         now = timezone.now()
-        rows = []
+        rows: list[QueueMessage] = []
         for envelope in envelopes:
             queues = self.routes(exchange, envelope.topic)
             if not queues:
