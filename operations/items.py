@@ -39,9 +39,10 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def data_hash(item: Any) -> str:
-    """Return the sha256 hex digest of the item's canonical JSON."""
-    return hashlib.sha256(canonical_json(item).encode("utf-8")).hexdigest()
+def data_hash(item: Any, item_json: str | None = None) -> str:
+    """Return the sha256 hex digest of the item's canonical JSON (`item_json` if given)."""
+    text = canonical_json(item) if item_json is None else item_json
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _lookup(mapping: Mapping[str, Any], names: Sequence[str]) -> tuple[bool, Any]:
@@ -100,13 +101,18 @@ def with_params(item: Mapping[str, Any], params: Mapping[str, str]) -> dict[str,
     return merged
 
 
-def serialize_item(item: Any) -> str:
-    """Return an operation's `serialized_data` for an item (Magento's shape)."""
+def serialize_item(item: Any, item_json: str | None = None) -> str:
+    """Return an operation's `serialized_data` for an item (Magento's shape).
+
+    `item_json`, when the caller already has the item as JSON, is used as is.
+    """
     return json.dumps(
         {
             "entity_id": None,
             "entity_link": "",
-            "meta_information": json.dumps(item, ensure_ascii=False),
+            "meta_information": item_json
+            if item_json is not None
+            else json.dumps(item, ensure_ascii=False),
         },
         ensure_ascii=False,
     )

@@ -17,6 +17,7 @@ from catalog.rest.execution import validate_request
 from catalog.rest.routes import CallContext, Route
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
+from operations.bulkwrite import insert_operations
 from operations.exceptions import IdempotencyKeyReused
 from operations.models import Bulk, EventKind, Operation, OperationEvent, OperationStatus, UserType
 from operations.validation import error_message
@@ -97,19 +98,7 @@ def accept_bulk(
             bulk_row.save(force_insert=True)
             for op in operations:
                 op.bulk = bulk_row
-            Operation.objects.bulk_create(operations)
-            OperationEvent.objects.bulk_create(
-                OperationEvent(
-                    operation=op,
-                    kind=EventKind.ACCEPTED
-                    if op.status == OperationStatus.OPEN
-                    else EventKind.REJECTED,
-                    at=now,
-                    actor=owner,
-                    message=op.result_message,
-                )
-                for op in operations
-            )
+            insert_operations(operations, lambda ops: _events(ops, owner, now))
             accepted = [op for op in operations if op.status == OperationStatus.OPEN]
             if accepted:
                 publish_after_commit(accepted, bulk_uuid=str(bulk_row.uuid))
@@ -121,6 +110,19 @@ def accept_bulk(
                 return earlier
         raise
     return Accepted(response=response, bulk_uuid=str(bulk_row.uuid))
+
+
+def _events(operations: Sequence[Operation], owner: Any, now: Any) -> list[OperationEvent]:
+    return [
+        OperationEvent(
+            operation=op,
+            kind=EventKind.ACCEPTED if op.status == OperationStatus.OPEN else EventKind.REJECTED,
+            at=now,
+            actor=owner,
+            message=op.result_message,
+        )
+        for op in operations
+    ]
 
 
 def _replay(owner: Any, key: str, fingerprint: str) -> Accepted | None:
@@ -159,7 +161,8 @@ def _operations(
     operations: list[Operation] = []
     request_items: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        digest = item_rules.data_hash(item)
+        item_json = item_rules.canonical_json(item)
+        digest = item_rules.data_hash(item, item_json)
         message = ""
         stored: Any = item
         try:
@@ -180,7 +183,9 @@ def _operations(
             Operation(
                 index=index,
                 topic=topic,
-                serialized_data=item_rules.serialize_item(stored),
+                serialized_data=item_rules.serialize_item(
+                    stored, item_json if stored is item else None
+                ),
                 data_hash=digest,
                 store_id=store_id,
                 status=status,

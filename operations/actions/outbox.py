@@ -28,7 +28,7 @@ from queues.exceptions import QueueError
 logger = logging.getLogger(__name__)
 
 # Messages per publish_many call: bounds memory and a broker round trip.
-PUBLISH_CHUNK = 5_000
+PUBLISH_CHUNK = 10_000
 RELAY_CLAIM = 1_000
 
 
@@ -72,11 +72,17 @@ def publish_after_commit(operations: Sequence[Operation], *, bulk_uuid: str | No
     to the caller (the request that accepted them already succeeded).
     """
     rows = [(op.pk, op.topic, op.store_id, bulk_uuid or str(op.bulk.uuid)) for op in operations]
-    transaction.on_commit(lambda: publish_rows(rows, respect_breaker=True))
+    # From accept_bulk (bulk_uuid given), the operations are every open one of the bulk.
+    whole_bulk = operations[0].bulk_id if bulk_uuid is not None and operations else None
+    transaction.on_commit(lambda: publish_rows(rows, respect_breaker=True, whole_bulk=whole_bulk))
 
 
 def publish_rows(
-    rows: Sequence[tuple[int, str, int, str]], *, event: str = "", respect_breaker: bool = False
+    rows: Sequence[tuple[int, str, int, str]],
+    *,
+    event: str = "",
+    respect_breaker: bool = False,
+    whole_bulk: int | None = None,
 ) -> int:
     """Publish (operation id, topic, store id, bulk uuid) rows now and mark them published.
 
@@ -84,6 +90,8 @@ def publish_rows(
     (the relay and the sweeper do; the first publish is recorded by the flag alone).
     Return how many were published; on a transport failure, log and stop there.
     With `respect_breaker`, publish nothing while a recent failure holds the breaker open.
+    `whole_bulk` (a bulk id) says the rows are every open operation of that bulk, so
+    one UPDATE by bulk marks them published.
     """
     if respect_breaker and breaker.is_open():
         logger.info("%d operation(s) left for the relay: the broker failed moments ago", len(rows))
@@ -100,7 +108,12 @@ def publish_rows(
             )
             return done
         breaker.reset()
-        _mark_published([row[0] for row in chunk], event)
+        if whole_bulk is not None and len(rows) <= PUBLISH_CHUNK:
+            Operation.objects.filter(
+                bulk_id=whole_bulk, status=OperationStatus.OPEN, published=False
+            ).update(published=True)
+        else:
+            _mark_published([row[0] for row in chunk], event)
         done += len(chunk)
     return done
 

@@ -37,6 +37,7 @@ from catalog.exceptions import InputException, LocalizedException
 from catalog.rest import execution
 from catalog.rest.routes import CallContext, Route, routes
 from operations import items as item_rules
+from operations.bulkwrite import insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
 from operations.models import EventKind, Operation, OperationEvent, OperationStatus
@@ -50,16 +51,6 @@ UNEXPECTED_ERROR = (
 )
 UNEXPECTED_ERROR_CODE = 0
 NO_ROUTE = 'No route handles the topic "%1" any more.'
-
-_UPDATED_FIELDS = [
-    "status",
-    "result_serialized_data",
-    "result_message",
-    "error_code",
-    "attempts",
-    "started_at",
-    "finished_at",
-]
 
 
 def execute_operations(
@@ -88,12 +79,8 @@ def execute_operations(
                 continue
             events += _run(op, consumer)
             changed.append(op)
-        if len(changed) == 1:
-            changed[0].save(update_fields=_UPDATED_FIELDS)
-        elif changed:
-            Operation.objects.bulk_update(changed, _UPDATED_FIELDS)
-        if events:
-            OperationEvent.objects.bulk_create(events)
+        save_outcomes(changed)
+        insert_events(events)
     missing = set(ids) - {op.pk for op in found}
     if missing:
         logger.info(
