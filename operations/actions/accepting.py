@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,12 +18,13 @@ from catalog.rest.execution import validate_request
 from catalog.rest.routes import CallContext, Route
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
-from operations.bulkwrite import insert_operations
+from operations.bulkwrite import event, insert_operations
 from operations.exceptions import IdempotencyKeyReused
-from operations.models import Bulk, EventKind, Operation, OperationEvent, OperationStatus, UserType
+from operations.models import Bulk, EventKind, OperationStatus, UserType
 from operations.validation import error_message
 
 NOT_AN_OBJECT = "The item must be a JSON object."
+OPEN, REJECTED = OperationStatus.OPEN.value, OperationStatus.REJECTED.value
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,14 @@ def accept_bulk(
         with transaction.atomic():
             bulk_row.save(force_insert=True)
             for op in operations:
-                op.bulk = bulk_row
+                op.bulk_id = bulk_row.pk
             insert_operations(operations, lambda ops: _events(ops, owner, now))
-            accepted = [op for op in operations if op.status == OperationStatus.OPEN]
-            if accepted:
-                publish_after_commit(accepted, bulk_uuid=str(bulk_row.uuid))
+            bulk_uuid = str(bulk_row.uuid)
+            rows = [
+                (op.id, op.topic, op.store_id, bulk_uuid) for op in operations if op.status == OPEN
+            ]
+            if rows:
+                publish_after_commit(rows, whole_bulk=bulk_row.pk)
     except IntegrityError:
         # Two requests with one Idempotency-Key raced; the first one's answer wins.
         if idempotency_key and owner is not None:
@@ -112,13 +117,15 @@ def accept_bulk(
     return Accepted(response=response, bulk_uuid=str(bulk_row.uuid))
 
 
-def _events(operations: Sequence[Operation], owner: Any, now: Any) -> list[OperationEvent]:
+def _events(operations: Sequence[SimpleNamespace], owner: Any, now: Any) -> list[SimpleNamespace]:
+    actor_id = owner.pk if owner is not None else None
+    accepted, rejected = EventKind.ACCEPTED.value, EventKind.REJECTED.value
     return [
-        OperationEvent(
-            operation=op,
-            kind=EventKind.ACCEPTED if op.status == OperationStatus.OPEN else EventKind.REJECTED,
-            at=now,
-            actor=owner,
+        event(
+            op.id,
+            accepted if op.status == OPEN else rejected,
+            now,
+            actor_id=actor_id,
             message=op.result_message,
         )
         for op in operations
@@ -153,12 +160,12 @@ def _operations(
     url_params: Mapping[str, str],
     bulk: bool,
     now: Any,
-) -> tuple[list[Operation], list[dict[str, Any]]]:
-    """Return the unsaved operations and Listing 8's `request_items`, one per item."""
+) -> tuple[list[SimpleNamespace], list[dict[str, Any]]]:
+    """Return the new operation rows (see `bulkwrite`) and Listing 8's `request_items`."""
     names = route.param_names
     topic = route.topic
     store_id = ctx.store.pk
-    operations: list[Operation] = []
+    operations: list[SimpleNamespace] = []
     request_items: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         item_json = item_rules.canonical_json(item)
@@ -178,9 +185,10 @@ def _operations(
             validate_request(route, ctx, params, body)
         except (ValidationError, LocalizedException) as exc:
             message = error_message(exc)
-        status = OperationStatus.REJECTED if message else OperationStatus.OPEN
         operations.append(
-            Operation(
+            SimpleNamespace(
+                id=None,
+                bulk_id=None,
                 index=index,
                 topic=topic,
                 serialized_data=item_rules.serialize_item(
@@ -188,12 +196,17 @@ def _operations(
                 ),
                 data_hash=digest,
                 store_id=store_id,
-                status=status,
+                status=REJECTED if message else OPEN,
+                result_serialized_data=None,
                 result_message=message,
                 error_code=InputException.code if message else None,
+                attempts=0,
                 accepted_at=now,
                 opened_at=now,
+                started_at=None,
                 finished_at=now if message else None,
+                published=False,
+                sweeps=0,
             )
         )
         answer: dict[str, Any] = {

@@ -65,16 +65,22 @@ class _Breaker:
 breaker = _Breaker()
 
 
-def publish_after_commit(operations: Sequence[Operation], *, bulk_uuid: str | None = None) -> None:
-    """Publish the open `operations` in one batch once the current transaction commits.
+def publish_after_commit(
+    rows: Sequence[tuple[int, str, int, str]], *, whole_bulk: int | None = None
+) -> None:
+    """Publish (operation id, topic, store id, bulk uuid) rows in one batch once the
+    current transaction commits. `whole_bulk`: see `publish_rows`.
 
     Operations whose publish fails stay unpublished for the relay; nothing is raised
     to the caller (the request that accepted them already succeeded).
     """
-    rows = [(op.pk, op.topic, op.store_id, bulk_uuid or str(op.bulk.uuid)) for op in operations]
-    # From accept_bulk (bulk_uuid given), the operations are every open one of the bulk.
-    whole_bulk = operations[0].bulk_id if bulk_uuid is not None and operations else None
+    rows = list(rows)
     transaction.on_commit(lambda: publish_rows(rows, respect_breaker=True, whole_bulk=whole_bulk))
+
+
+def publish_operations_after_commit(operations: Sequence[Operation]) -> None:
+    """Publish these open operations (their `bulk` loaded) after commit."""
+    publish_after_commit([(op.pk, op.topic, op.store_id, str(op.bulk.uuid)) for op in operations])
 
 
 def publish_rows(

@@ -20,7 +20,7 @@ from catalog.exceptions import LocalizedException
 from catalog.rest.execution import validate_request
 from catalog.rest.routes import CallContext
 from operations import items as item_rules
-from operations.actions.outbox import publish_after_commit
+from operations.actions.outbox import publish_operations_after_commit
 from operations.actions.running import route_for_topic
 from operations.db import locked
 from operations.exceptions import (
@@ -157,7 +157,7 @@ def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
         ),
         batch_size=1000,
     )
-    publish_after_commit(ops)
+    publish_operations_after_commit(ops)
 
 
 def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:

@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -34,13 +35,14 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import InputException, LocalizedException
+from catalog.models import Store
 from catalog.rest import execution
 from catalog.rest.routes import CallContext, Route, routes
 from operations import items as item_rules
-from operations.bulkwrite import insert_events, save_outcomes
+from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
-from operations.models import EventKind, Operation, OperationEvent, OperationStatus
+from operations.models import Bulk, EventKind, Operation, OperationStatus
 from operations.validation import error_message
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,11 @@ UNEXPECTED_ERROR = (
     "Something went wrong while processing the operation. The consumer's log has the details."
 )
 UNEXPECTED_ERROR_CODE = 0
+STARTED, COMPLETED, FAILED = (
+    EventKind.STARTED.value,
+    EventKind.COMPLETED.value,
+    EventKind.FAILED.value,
+)
 NO_ROUTE = 'No route handles the topic "%1" any more.'
 
 
@@ -67,13 +74,10 @@ def execute_operations(
         return []
     with transaction.atomic(savepoint=False):
         _set_lock_timeout()
-        found = list(
-            locked(Operation.objects.select_related("bulk__owner", "store"))
-            .filter(pk__in=ids)
-            .order_by("pk")
-        )
+        found = list(locked(Operation.objects.filter(pk__in=ids)).order_by("pk"))
+        _attach_bulks_and_stores(found)
         changed: list[Operation] = []
-        events: list[OperationEvent] = []
+        events: list[SimpleNamespace] = []
         for op in found:
             if op.status != OperationStatus.OPEN:
                 continue
@@ -89,6 +93,15 @@ def execute_operations(
     return found
 
 
+def _attach_bulks_and_stores(operations: list[Operation]) -> None:
+    """Load each distinct bulk (with its owner) and store once for a batch, not per row."""
+    bulks = Bulk.objects.select_related("owner").in_bulk({op.bulk_id for op in operations})
+    stores = Store.objects.in_bulk({op.store_id for op in operations})
+    for op in operations:
+        op.bulk = bulks[op.bulk_id]
+        op.store = stores[op.store_id]
+
+
 def _set_lock_timeout() -> None:
     """On PostgreSQL, make a row lock held elsewhere a (transient) error instead of a hang."""
     timeout = int(operations_settings.LOCK_TIMEOUT_MS)
@@ -97,12 +110,10 @@ def _set_lock_timeout() -> None:
             cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
 
 
-def _run(op: Operation, consumer: str) -> list[OperationEvent]:
+def _run(op: Operation, consumer: str) -> list[SimpleNamespace]:
     """Run one open operation (locked by the caller); set its outcome; return its events."""
     op.started_at = timezone.now()
-    events = [
-        OperationEvent(operation=op, kind=EventKind.STARTED, at=op.started_at, consumer=consumer)
-    ]
+    events = [event(op.pk, STARTED, op.started_at, consumer=consumer)]
     try:
         route = route_for_topic(op.topic)
     except KeyError:
@@ -115,12 +126,8 @@ def _run(op: Operation, consumer: str) -> list[OperationEvent]:
         )
     else:
         _attempt(op, route)
-    kind = EventKind.COMPLETED if op.status == OperationStatus.COMPLETE else EventKind.FAILED
-    events.append(
-        OperationEvent(
-            operation=op, kind=kind, at=op.finished_at, consumer=consumer, message=op.result_message
-        )
-    )
+    kind = COMPLETED if op.status == OperationStatus.COMPLETE else FAILED
+    events.append(event(op.pk, kind, op.finished_at, consumer=consumer, message=op.result_message))
     return events
 
 
