@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 
 from catalog.exceptions import InputException
-from catalog.models import Block, Product
+from catalog.models import Block, Customer, Product
 from catalog.rest.routes import Route
 from catalog.serializers.blocks import BlockRequest
 from operations.actions import publish_rows
@@ -255,3 +255,37 @@ def test_a_message_for_a_deleted_bulk_is_acknowledged_and_dropped(
     assert result.processed == 1 and result.failures == 0
     assert db_ops_topology.waiting() == 0
     assert not Product.objects.filter(sku="DELETED").exists()
+
+
+def test_a_failure_inside_a_batch_fails_only_its_own_operation(api, admin_token, ops_topology):
+    def customer(n: int, email: str) -> dict:
+        return {
+            "customer": {"email": email, "firstname": f"F{n}", "lastname": "L"},
+            "password": "Password1!x",
+        }
+
+    items = [
+        customer(0, "a@example.com"),
+        customer(1, "b@example.com"),
+        customer(2, "a@example.com"),
+    ]
+    items += [customer(3, "c@example.com"), customer(4, "d@example.com")]
+    _response, bulk = bulk_post(api, "async/bulk/V1/customers", items, admin_token)
+
+    ops_topology.run(max_messages=5, batch_size=10)
+
+    assert list(bulk.operations.order_by("index").values_list("status", flat=True)) == [
+        1,
+        1,
+        3,
+        1,
+        1,
+    ]
+    assert Customer.objects.count() == 4
+    assert list(bulk.operations.order_by("index").values_list("attempts", flat=True)) == [
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]

@@ -53,10 +53,15 @@ def validate_request(route: Route, ctx: CallContext, params: Mapping[str, str], 
     return serializer.validated_data
 
 
-def run_route(route: Route, ctx: CallContext, params: Mapping[str, str], data: Any) -> Any:
+def run_route(
+    route: Route, ctx: CallContext, params: Mapping[str, str], data: Any, *, savepoint: bool = True
+) -> Any:
     """Call the route's service in one transaction and return its JSON answer.
 
     Domain exceptions (`catalog.exceptions`) propagate after the rollback.
+    `savepoint=False` (inside a transaction whose caller rolls back to a savepoint of
+    its own on failure, as the operation consumer does for a batch) skips the
+    per-call savepoint.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         return route.call(ctx, params, data)

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -68,6 +68,11 @@ def execute_operations(
     Joins the caller's transaction (the consumer runtime's, which also records the
     message ids and acknowledges after commit) or opens one. Operations that are not
     open (already run, or failed and not retried since) are left alone.
+
+    Several operations first run optimistically under one savepoint: when every
+    service call succeeds, that saves two round trips per operation. If any service
+    call fails, the savepoint is rolled back and each operation runs again under a
+    savepoint of its own, so one failure never undoes or blocks the others.
     """
     ids = sorted({int(pk) for pk in operation_ids})
     if not ids:
@@ -76,14 +81,11 @@ def execute_operations(
         _set_lock_timeout()
         found = list(locked(Operation.objects.filter(pk__in=ids)).order_by("pk"))
         _attach_bulks_and_stores(found)
-        changed: list[Operation] = []
-        events: list[SimpleNamespace] = []
-        for op in found:
-            if op.status != OperationStatus.OPEN:
-                continue
-            events += _run(op, consumer)
-            changed.append(op)
-        save_outcomes(changed)
+        runnable = [op for op in found if op.status == OperationStatus.OPEN]
+        events = _run_together(runnable, consumer) if len(runnable) > 1 else None
+        if events is None:
+            events = [e for op in runnable for e in _run(op, consumer)]
+        save_outcomes(runnable)
         insert_events(events)
     missing = set(ids) - {op.pk for op in found}
     if missing:
@@ -91,6 +93,35 @@ def execute_operations(
             "operation(s) %s no longer exist (bulk deleted?); message(s) dropped", sorted(missing)
         )
     return found
+
+
+class _ServiceFailed(Exception):
+    """A service call failed while operations ran together: run them one by one."""
+
+
+_OUTCOME = (
+    "status",
+    "result_serialized_data",
+    "result_message",
+    "error_code",
+    "attempts",
+    "started_at",
+    "finished_at",
+)
+
+
+def _run_together(operations: list[Operation], consumer: str) -> list[SimpleNamespace] | None:
+    """Run `operations` under one savepoint; return their events, or None (state restored)
+    if a service call failed."""
+    before = [[getattr(op, f) for f in _OUTCOME] for op in operations]
+    try:
+        with transaction.atomic():
+            return [e for op in operations for e in _run(op, consumer, together=True)]
+    except _ServiceFailed:
+        for op, values in zip(operations, before, strict=True):
+            for field, value in zip(_OUTCOME, values, strict=True):
+                setattr(op, field, value)
+        return None
 
 
 def _attach_bulks_and_stores(operations: list[Operation]) -> None:
@@ -110,8 +141,12 @@ def _set_lock_timeout() -> None:
             cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
 
 
-def _run(op: Operation, consumer: str) -> list[SimpleNamespace]:
-    """Run one open operation (locked by the caller); set its outcome; return its events."""
+def _run(op: Operation, consumer: str, *, together: bool = False) -> list[SimpleNamespace]:
+    """Run one open operation (locked by the caller); set its outcome; return its events.
+
+    `together`: the caller holds a savepoint for many operations; a failing service
+    call raises _ServiceFailed instead of being recorded.
+    """
     op.started_at = timezone.now()
     events = [event(op.pk, STARTED, op.started_at, consumer=consumer)]
     try:
@@ -125,40 +160,40 @@ def _run(op: Operation, consumer: str) -> list[SimpleNamespace]:
             0,
         )
     else:
-        _attempt(op, route)
+        _attempt(op, route, together)
     kind = COMPLETED if op.status == OperationStatus.COMPLETE else FAILED
     events.append(event(op.pk, kind, op.finished_at, consumer=consumer, message=op.result_message))
     return events
 
 
-def _attempt(op: Operation, route: Route) -> None:
+def _attempt(op: Operation, route: Route, together: bool = False) -> None:
     owner = op.bulk.owner
     ctx = CallContext(store=op.store, user=owner, user_type=op.bulk.user_type)
+    op.attempts += 1
+    try:
+        check_permission(owner, route)
+        item = item_rules.deserialize_item(op.serialized_data)
+        params = item_rules.item_params(item, route.param_names)
+        body = item_rules.item_body(item, route.param_names)
+        data = execution.validate_request(route, ctx, params, body)
+    except Exception as exc:  # nothing was written yet: record it
+        _failed(op, exc)
+        return
     max_attempts = max(1, int(operations_settings.MAX_ATTEMPTS))
     backoff = float(operations_settings.RETRY_BACKOFF_SECONDS)
-    tries = 0
+    tries = 1
     while True:
-        op.attempts += 1
-        tries += 1
         try:
-            check_permission(owner, route)
-            item = item_rules.deserialize_item(op.serialized_data)
-            params = item_rules.item_params(item, route.param_names)
-            body = item_rules.item_body(item, route.param_names)
-            data = execution.validate_request(route, ctx, params, body)
-            result = execution.run_route(route, ctx, params, data)
-        except ValidationError as exc:
-            _finish(
-                op, OperationStatus.NOT_RETRIABLY_FAILED, error_message(exc), InputException.code
-            )
-        except LocalizedException as exc:
-            _finish(op, OperationStatus.NOT_RETRIABLY_FAILED, exc.rendered, exc.code)
-        except DatabaseError as exc:
-            if connection.needs_rollback or not is_transient(exc):
-                if connection.needs_rollback:
-                    raise  # the transaction is broken (lost connection): redeliver
-                _unexpected(op, exc)
-            elif tries >= max_attempts:
+            result = execution.run_route(route, ctx, params, data, savepoint=not together)
+        except Exception as exc:
+            if together:
+                raise _ServiceFailed from exc
+            if connection.needs_rollback:
+                raise  # the transaction is broken (lost connection): redeliver
+            if not is_transient(exc):
+                _failed(op, exc)
+                return
+            if tries >= max_attempts:
                 _finish(
                     op,
                     OperationStatus.RETRIABLY_FAILED,
@@ -166,23 +201,25 @@ def _attempt(op: Operation, route: Route) -> None:
                     f"(lock wait, deadlock or lost connection) and was given up; retry it. Last error: {exc}",
                     None,
                 )
-            else:
-                logger.info(
-                    "operation %s: transient error, retrying (attempt %d): %s",
-                    op.pk,
-                    op.attempts,
-                    exc,
-                )
-                time.sleep(backoff * 2 ** (tries - 1))
-                continue
-        except Exception as exc:
-            if connection.needs_rollback:
-                raise
-            _unexpected(op, exc)
-        else:
-            op.result_serialized_data = json.dumps(result, cls=DjangoJSONEncoder)
-            _finish(op, OperationStatus.COMPLETE, "", None)
+                return
+            logger.info("operation %s: transient error, retrying (try %d): %s", op.pk, tries, exc)
+            time.sleep(backoff * 2 ** (tries - 1))
+            tries += 1
+            op.attempts += 1
+            continue
+        op.result_serialized_data = json.dumps(result, cls=DjangoJSONEncoder)
+        _finish(op, OperationStatus.COMPLETE, "", None)
         return
+
+
+def _failed(op: Operation, exc: BaseException) -> None:
+    """Record a failure that is not transient: the service's own message, or a generic one."""
+    if isinstance(exc, ValidationError):
+        _finish(op, OperationStatus.NOT_RETRIABLY_FAILED, error_message(exc), InputException.code)
+    elif isinstance(exc, LocalizedException):
+        _finish(op, OperationStatus.NOT_RETRIABLY_FAILED, exc.rendered, exc.code)
+    else:
+        _unexpected(op, exc)
 
 
 def _unexpected(op: Operation, exc: BaseException) -> None:
