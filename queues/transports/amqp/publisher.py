@@ -194,8 +194,8 @@ class Publisher:
             return [m for i, m in enumerate(messages) if i in unconfirmed]
         finally:
             self._confirms = None
-        nacked.extend(messages[i] for i in confirms.nacked)
-        returned.extend(confirms.returned)
+            nacked.extend(messages[i] for i in confirms.nacked)
+            returned.extend(confirms.returned)
         return []
 
     def _await_confirms(self, channel: BlockingChannel, confirms: _Confirms, at_most: int) -> None:
@@ -245,7 +245,18 @@ class Publisher:
 
     def _open_channel(self) -> BlockingChannel:
         if self._channel is not None and self._channel.is_open and self._link.is_open:
-            return self._channel
+            try:
+                # Answer heartbeats and notice a close that happened while we were idle
+                # (a publisher in a web process may sit unused for longer than the
+                # heartbeat timeout), rather than losing a publish attempt to it.
+                assert self._link.connection is not None
+                self._link.connection.process_data_events(0)
+            except CONNECTION_ERRORS as exc:
+                logger.info("RabbitMQ publisher connection closed while idle (%r): reconnecting", exc)
+                self.drop()
+            else:
+                if self._channel is not None and self._channel.is_open:
+                    return self._channel
         self._channel = None
         connection = self._link.open()
         channel = connection.channel()
