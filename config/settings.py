@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "channels",
@@ -215,6 +216,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Paths come from the route registry (every call goes through one catch-all view).
     "DEFAULT_GENERATOR_CLASS": "catalog.rest.schema.RegistrySchemaGenerator",
+    # Swagger UI's assets are served from the sidecar package, not a CDN, so the
+    # docs work offline and behind strict content policies.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Message queues (read by queues/conf.py) --------------------------------------
