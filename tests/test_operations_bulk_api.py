@@ -12,10 +12,7 @@ from operations.items import canonical_json
 from operations.models import Bulk, EventKind, Operation, OperationEvent, OperationStatus
 from tests.fixtures.operations import bulk_post, product_item
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PRODUCTS = "all/async/bulk/V1/products"
 DUPLICATE_EMAIL = "A customer with the same email address already exists in an associated website."

@@ -16,10 +16,7 @@ from operations.models import Bulk, EventKind, Operation, OperationEvent, Operat
 from queues.publisher import close_transports
 from tests.fixtures.operations import bulk_post, product_item
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PRODUCTS = "all/async/bulk/V1/products"
 CLOSED_PORT = "amqp://guest:guest@127.0.0.1:1/%2F"

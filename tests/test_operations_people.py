@@ -29,10 +29,7 @@ from operations.models import BulkAcknowledgement, EventKind, Operation, Operati
 from tests.fixtures.operations import bulk_post, product_item
 from tests.fixtures.webapi import temporary_route
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 CUSTOMER = {
     "customer": {"email": "retry@example.com", "firstname": "R", "lastname": "T"},

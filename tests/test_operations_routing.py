@@ -116,7 +116,6 @@ def test_routed_apart_is_read_from_the_settings(settings):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.usefixtures("fast_password_hashing")
 def test_products_and_customers_run_on_their_own_consumers(
     api, admin_token, transport_kind, make_transport, queue_registry, unique
 ):

@@ -19,10 +19,7 @@ from operations.models import Bulk, EventKind, OperationEvent, OperationStatus
 from tests.fixtures.operations import bulk_post, product_item
 from tests.fixtures.webapi import temporary_route
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PRODUCTS = "all/async/bulk/V1/products"
 

@@ -9,10 +9,7 @@ from operations.models import BulkStatus, OperationStatus
 from operations.status import bulk_summary_status, status_counts, summaries, summary_status
 from tests.fixtures.operations import bulk_post, product_item
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PRODUCTS = "all/async/bulk/V1/products"
 WRITER = ["catalog.add_product", "catalog.change_product", "operations.view_bulk"]

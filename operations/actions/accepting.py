@@ -69,7 +69,7 @@ def accept_bulk(
     (see `outbox.publish_after_commit`). With an `idempotency_key`, a request the
     same owner already sent with that key returns the original answer instead.
     """
-    user = ctx.user
+    user: Any = ctx.user
     owner = user if user is not None and user.is_authenticated else None
     if idempotency_key and owner is not None:
         earlier = _replay(owner, idempotency_key, fingerprint)
