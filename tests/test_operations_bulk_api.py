@@ -304,3 +304,21 @@ def test_an_integration_bulk_records_its_user_type(api, make_integration, db_ops
     status = api.get(f"V1/bulk/{bulk.uuid}/status", token=token).json()
     assert status["user_type"] == 1
     assert status["operations_list"][0]["status"] == 1
+
+
+def test_an_operation_runs_in_the_store_scope_of_its_url(api, admin_token, db_ops_topology):
+    api.post("all/V1/products", product_item("SCOPED", name="Global name"), token=admin_token)
+    response, bulk = bulk_post(
+        api,
+        "default/async/bulk/V1/products/bySku",
+        [{"product": {"sku": "SCOPED", "name": "Default store name"}}],
+        admin_token,
+        method="PUT",
+    )
+    assert response.status_code == 202
+
+    db_ops_topology.run(max_messages=1)
+
+    assert bulk.operations.get().status == OperationStatus.COMPLETE
+    assert api.get("default/V1/products/SCOPED", token=admin_token).json()["name"] == "Default store name"
+    assert api.get("all/V1/products/SCOPED", token=admin_token).json()["name"] == "Global name"
