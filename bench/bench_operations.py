@@ -349,7 +349,11 @@ def environment() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         pg = cursor.fetchone()[0].split()[0]
-    return f"{platform.system()} {cpus} CPUs, Python {platform.python_version()}, PostgreSQL {pg}, RabbitMQ on loopback"
+    load = os.getloadavg()[0]
+    return (
+        f"{platform.system()} {cpus} CPUs (load average {load:.1f} at the end), Python "
+        f"{platform.python_version()}, PostgreSQL {pg}, RabbitMQ on loopback"
+    )
 
 
 def write_docs(table: str) -> None:
