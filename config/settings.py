@@ -129,7 +129,9 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # 0 by default: under ASGI every request runs in its own thread, and kept
+        # connections would pile up until PostgreSQL refuses new ones.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
 }
@@ -228,6 +230,8 @@ QUEUES = {
     "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
     "AMQP_QUEUE_TYPE": os.environ.get("AMQP_QUEUE_TYPE", "classic"),
     "AMQP_PREFETCH": env_int("AMQP_PREFETCH", 100),
+    "AMQP_RECONNECT_ATTEMPTS": env_int("AMQP_RECONNECT_ATTEMPTS", 10),
+    "AMQP_RECONNECT_MAX_DELAY": float(os.environ.get("AMQP_RECONNECT_MAX_DELAY", "5")),
     "MAX_TRIALS": env_int("QUEUE_MAX_TRIALS", 5),
     "DB_VISIBILITY_TIMEOUT": env_int("QUEUE_DB_VISIBILITY_TIMEOUT", 300),
     "DB_CLAIM_BATCH": env_int("QUEUE_DB_CLAIM_BATCH", 100),

@@ -20,6 +20,11 @@ DEFAULTS: dict[str, Any] = {
     "AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
     "AMQP_QUEUE_TYPE": "classic",
     "AMQP_PREFETCH": 100,
+    # Reconnection after a dropped connection or a broker restart: this many tries,
+    # waiting 0.25 s, 0.5 s, 1 s, … at most AMQP_RECONNECT_MAX_DELAY between them
+    # (the defaults ride out a broker restart of about 28 s).
+    "AMQP_RECONNECT_ATTEMPTS": 10,
+    "AMQP_RECONNECT_MAX_DELAY": 5.0,
     "MAX_TRIALS": 5,
     "DB_VISIBILITY_TIMEOUT": 300,
     "DB_CLAIM_BATCH": 100,

@@ -85,7 +85,10 @@ class AmqpTransport(Transport):
                 f"AMQP queue type must be one of {', '.join(QUEUE_TYPES)}, not {self.queue_type!r}"
             )
         self.mandatory = mandatory
-        backoff = backoff or Backoff()
+        backoff = backoff or Backoff(
+            attempts=int(conf.get("AMQP_RECONNECT_ATTEMPTS")),
+            max_delay=float(conf.get("AMQP_RECONNECT_MAX_DELAY")),
+        )
         self._publisher = Publisher(
             Link(self.url, "publisher", backoff),
             confirm=confirm,
