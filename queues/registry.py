@@ -134,6 +134,15 @@ class Registry:
                 seen.setdefault(b.queue, None)
         return list(seen)
 
+    def topics_to(self, queue: str) -> list[str]:
+        """Return the declared topic names (not patterns) that bindings deliver to `queue`."""
+        bindings = self.bindings_to(queue)
+        return sorted(
+            name
+            for name in self.topics
+            if not routing.is_pattern(name) and any(routing.matches(b.topic, name) for b in bindings)
+        )
+
     def periodics_for(self, consumer: str | None) -> list[Periodic]:
         """Return the Periodic tasks run by processes of `consumer` (None: unattached)."""
         return [p for p in self.periodics.values() if p.consumer == consumer]

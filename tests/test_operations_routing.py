@@ -72,6 +72,18 @@ def test_the_default_topology_routes_every_async_topic_to_async_operations_all()
         assert reg.topic(topic) is not None
 
 
+@pytest.mark.django_db
+def test_queue_consumers_list_names_every_async_topic_under_its_consumer(capsys):
+    from django.core.management import call_command
+
+    call_command("queue_consumers_list", "--topics")
+
+    out = capsys.readouterr().out
+    listed = out.split("async.operations.all receives:", 1)[1].split()
+    assert sorted(listed) == sorted(route.topic for route in routes.async_routes())
+    assert "async.catalog.services.productrepository.save.post" in listed
+
+
 def test_routing_topics_apart_without_narrowing_the_catch_all_is_reported_as_double_processing(
     unique,
 ):

@@ -14,8 +14,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--names-only", action="store_true", help="Print only the names, one a line.")
+        parser.add_argument(
+            "--topics", action="store_true", help="Also list, under each consumer, the topics its queue receives."
+        )
 
-    def handle(self, *args, names_only: bool, **options) -> None:
+    def handle(self, *args, names_only: bool, topics: bool, **options) -> None:
         consumers = sorted(registry.consumers.values(), key=lambda c: c.name)
         if names_only:
             for consumer in consumers:
@@ -39,6 +42,11 @@ class Command(BaseCommand):
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if topics:
+            for consumer in consumers:
+                self.stdout.write(f"\n{consumer.name} receives:")
+                for name in registry.current().topics_to(consumer.queue):
+                    self.stdout.write(f"  {name}")
 
 
 def _handler_name(consumer) -> str:
