@@ -238,14 +238,16 @@ class ConsumerRuntime:
 
     # -- handling ------------------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:
-        self._pending = list(deliveries)
-        self._done_ids = self._already_processed(deliveries)
-        self._committed_ids = set(self._done_ids)
         if self.batch_size > 1 and self.batch_handler is not None:
-            self.result.received += len(self._pending)
+            # The batch path looks up processed ids itself, inside its transaction.
+            self.result.received += len(deliveries)
+            self._pending = list(deliveries)  # released if the batch fails midway
             self._process_batch(self._pending)
             self._pending = []
             return
+        self._pending = list(deliveries)
+        self._done_ids = self._already_processed(deliveries)
+        self._committed_ids = set(self._done_ids)
         while self._pending and not self.stopping:
             self._process_group()
         self._release_pending()

@@ -116,7 +116,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 @pytest.mark.exclusive_broker
 @pytest.mark.timeout(600)  # it may first wait for the other workers' running tests
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
     rabbitmq_url, amqp_topology, broker_restart, caplog
 ):
@@ -168,7 +168,7 @@ def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
     assert runtime.result.processed == len(handled)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_consumer_killed_mid_batch_on_amqp_loses_nothing_and_processes_nothing_twice(
     rabbitmq_url, unique, queue_registry, manage_py
 ):

@@ -17,7 +17,7 @@ from queues.exceptions import ConsumerAlreadyRunning
 from queues.models import ConsumerProcess, QueueMessage
 from tests.fixtures.queues import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def registered(name: str) -> ConsumerProcess | None:

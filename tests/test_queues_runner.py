@@ -13,7 +13,7 @@ from queues.models import ConsumerProcess
 from queues.runner import Runner
 from tests.fixtures.queues import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def runner_for(topo, **options) -> Runner:
