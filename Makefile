@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input -v0
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
