@@ -199,6 +199,10 @@ WEBAPI = {
     "MAX_BODY_SIZE": env_int("WEBAPI_MAX_BODY_SIZE", 32 * 1024 * 1024),
     "BULK_MAX_ITEMS": env_int("WEBAPI_BULK_MAX_ITEMS", 10_000),
     "TOKEN_LIFETIME_HOURS": env_int("WEBAPI_ADMIN_TOKEN_LIFETIME_HOURS", 4),
+    # Magento's authentication lock: after this many failed admin token requests
+    # for a username, it is refused for TOKEN_LOCK_SECONDS, even with the right password.
+    "TOKEN_MAX_FAILURES": env_int("WEBAPI_ADMIN_TOKEN_MAX_FAILURES", 6),
+    "TOKEN_LOCK_SECONDS": env_int("WEBAPI_ADMIN_TOKEN_LOCK_SECONDS", 1800),
     "SEARCH_MAX_PAGE_SIZE": env_int("WEBAPI_SEARCH_MAX_PAGE_SIZE", 300),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBAPI["MAX_BODY_SIZE"] + 1

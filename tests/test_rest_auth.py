@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from catalog.rest import actions
-from catalog.rest.models import AccessToken
+from catalog.rest.models import AccessToken, SignInFailure
 from catalog.rest.routes import Route
 from tests.fixtures.webapi import ADMIN_PASSWORD, temporary_route
 
@@ -99,6 +99,50 @@ def test_admin_token_for_a_non_staff_user_is_401(api, db):
     )
     assert response.status_code == 401
     assert AccessToken.objects.count() == 0
+
+
+def _sign_in(api, password: str, username: str = "admin"):
+    return api.post("V1/integration/admin/token", {"username": username, "password": password})
+
+
+def test_too_many_failed_sign_ins_lock_the_username_even_for_the_right_password(
+    api, admin_user, settings
+):
+    settings.WEBAPI = {**settings.WEBAPI, "TOKEN_MAX_FAILURES": 3, "TOKEN_LOCK_SECONDS": 600}
+    for _ in range(3):
+        assert _sign_in(api, "wrong").status_code == 401
+
+    locked = _sign_in(api, ADMIN_PASSWORD)
+
+    assert locked.status_code == 401
+    assert locked.json()["message"] == SIGN_IN_INCORRECT
+    assert AccessToken.objects.count() == 0
+    assert SignInFailure.objects.get(username="admin").locked_until > timezone.now()
+
+
+def test_a_lock_ends_after_its_time_and_a_good_sign_in_clears_the_count(api, admin_user, settings):
+    settings.WEBAPI = {**settings.WEBAPI, "TOKEN_MAX_FAILURES": 2}
+    _sign_in(api, "wrong")
+    _sign_in(api, "wrong")
+    SignInFailure.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+
+    assert _sign_in(api, ADMIN_PASSWORD).status_code == 200
+    assert not SignInFailure.objects.exists()
+
+
+def test_failures_below_the_limit_do_not_lock(api, admin_user, settings):
+    settings.WEBAPI = {**settings.WEBAPI, "TOKEN_MAX_FAILURES": 3}
+    _sign_in(api, "wrong")
+    _sign_in(api, "wrong")
+
+    assert _sign_in(api, ADMIN_PASSWORD).status_code == 200
+
+
+def test_a_locked_username_does_not_lock_another(api, admin_user, settings):
+    settings.WEBAPI = {**settings.WEBAPI, "TOKEN_MAX_FAILURES": 1}
+    _sign_in(api, "wrong", username="someone-else")
+
+    assert _sign_in(api, ADMIN_PASSWORD).status_code == 200
 
 
 def test_admin_token_without_password_names_the_missing_field(api, admin_user):

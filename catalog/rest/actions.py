@@ -16,7 +16,13 @@ from django.utils import timezone
 from catalog.exceptions import AuthenticationException, InputException, NoSuchEntityException
 from catalog.rest import conf
 from catalog.rest.exceptions import SIGN_IN_INCORRECT
-from catalog.rest.models import USER_TYPE_ADMIN, USER_TYPE_INTEGRATION, AccessToken, Integration
+from catalog.rest.models import (
+    USER_TYPE_ADMIN,
+    USER_TYPE_INTEGRATION,
+    AccessToken,
+    Integration,
+    SignInFailure,
+)
 from catalog.rest.tokens import PREFIX_LENGTH, generate_token, hash_token
 
 INTEGRATION_USERNAME_PREFIX = "integration:"
@@ -41,14 +47,35 @@ def issue_admin_token(username: str, password: str) -> str:
     """Return a new admin token for an active staff user with these credentials.
 
     The token expires after `WEBAPI["TOKEN_LIFETIME_HOURS"]`. Any failure (unknown
-    user, wrong password, inactive or non-staff user) raises the same
-    AuthenticationException, so the answer tells nothing about which it was.
+    user, wrong password, inactive or non-staff user, a username locked after too
+    many failures) raises the same AuthenticationException, so the answer tells
+    nothing about which it was. Runs outside a transaction (each write commits on
+    its own) so that a failure is counted although the call fails.
     """
+    now = timezone.now()
+    if SignInFailure.objects.filter(username=username, locked_until__gt=now).exists():
+        raise AuthenticationException(SIGN_IN_INCORRECT)
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active or not user.is_staff:
+        _count_sign_in_failure(username, now)
         raise AuthenticationException(SIGN_IN_INCORRECT)
-    expires_at = timezone.now() + timedelta(hours=conf.token_lifetime_hours())
+    SignInFailure.objects.filter(username=username).delete()
+    expires_at = now + timedelta(hours=conf.token_lifetime_hours())
     return _store_token(user, USER_TYPE_ADMIN, integration=None, expires_at=expires_at)
+
+
+def _count_sign_in_failure(username: str, now: datetime) -> None:
+    """Count a failed admin token request; lock the username at the limit."""
+    with transaction.atomic():
+        record, _ = SignInFailure.objects.select_for_update().get_or_create(username=username)
+        if record.locked_until is not None and record.locked_until <= now:
+            record.failures = 0  # an expired lock starts a fresh count
+        record.failures += 1
+        record.locked_until = None
+        if record.failures >= conf.webapi_setting("TOKEN_MAX_FAILURES"):
+            record.locked_until = now + timedelta(seconds=conf.webapi_setting("TOKEN_LOCK_SECONDS"))
+        record.updated_at = now
+        record.save()
 
 
 def resolve_permissions(names: Iterable[str]) -> list[Permission]:

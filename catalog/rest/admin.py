@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 
 from catalog.exceptions import LocalizedException
 from catalog.rest import actions
-from catalog.rest.models import AccessToken, Integration
+from catalog.rest.models import AccessToken, Integration, SignInFailure
 
 
 def _perm_name(perm: Permission) -> str:
@@ -121,3 +121,15 @@ class AccessTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             actions.revoke_token(token)
         self.message_user(request, f"Revoked {len(queryset)} token(s).", messages.SUCCESS)
+
+
+@admin.register(SignInFailure)
+class SignInFailureAdmin(admin.ModelAdmin):
+    """Failed admin token requests; deleting a row unlocks its username."""
+
+    list_display = ("username", "failures", "locked_until", "updated_at")
+    search_fields = ("username",)
+    readonly_fields = ("username", "failures", "locked_until", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -63,5 +63,7 @@ def run_route(
     its own on failure, as the operation consumer does for a batch) skips the
     per-call savepoint.
     """
+    if not route.atomic:
+        return route.call(ctx, params, data)
     with transaction.atomic(savepoint=savepoint):
         return route.call(ctx, params, data)

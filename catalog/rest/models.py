@@ -75,3 +75,19 @@ class AccessToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class SignInFailure(models.Model):
+    """Failed admin token requests per username (Magento's oauth_token_request_log).
+
+    After WEBAPI["TOKEN_MAX_FAILURES"] failures the username is locked until
+    `locked_until`; a successful sign-in deletes the row.
+    """
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.failures} failure(s)"

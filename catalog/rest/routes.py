@@ -63,6 +63,8 @@ class Route:
       None means anonymous (the admin token route only).
     - `async_enabled`: False opts a write route out of `async/` and `async/bulk/`.
     - `status`: the HTTP status of a successful synchronous answer.
+    - `atomic`: False runs `call` outside a transaction, for a service whose writes
+      must persist even when it fails (the admin token route counts failed sign-ins).
     """
 
     method: str
@@ -73,6 +75,7 @@ class Route:
     request: type[BaseSerializer] | None = None
     async_enabled: bool = True
     status: int = 200
+    atomic: bool = True
     summary: str = ""
     tags: tuple[str, ...] = ()
     segments: tuple[str, ...] = field(init=False, repr=False, compare=False)

@@ -26,6 +26,7 @@ register(
         permission=None,
         request=AdminTokenRequest,
         async_enabled=False,
+        atomic=False,  # failed sign-ins are counted even though the call fails
         summary="Create an admin access token from a staff user's credentials.",
         tags=("integration",),
     )
