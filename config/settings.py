@@ -34,8 +34,29 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_counts(name: str) -> dict[str, int]:
+    """Parse `name=3,other=2` into {"name": 3, "other": 2}."""
+    counts: dict[str, int] = {}
+    for item in env_list(name, ""):
+        key, sep, value = item.rpartition("=")
+        if not sep or not key.strip() or not value.strip().isdigit():
+            raise ImproperlyConfigured(f"{name} must look like 'consumer=2,other=1', got {item!r}")
+        counts[key.strip()] = int(value)
+    return counts
 
 
 def _secret_key() -> str:
@@ -235,40 +256,41 @@ QUEUES = {
     "AMQP_QUEUE_TYPE": os.environ.get("AMQP_QUEUE_TYPE", "classic"),
     "AMQP_PREFETCH": env_int("AMQP_PREFETCH", 100),
     "AMQP_RECONNECT_ATTEMPTS": env_int("AMQP_RECONNECT_ATTEMPTS", 10),
-    "AMQP_RECONNECT_MAX_DELAY": float(os.environ.get("AMQP_RECONNECT_MAX_DELAY", "5")),
+    "AMQP_RECONNECT_MAX_DELAY": env_float("AMQP_RECONNECT_MAX_DELAY", 5.0),
     "MAX_TRIALS": env_int("QUEUE_MAX_TRIALS", 5),
     "DB_VISIBILITY_TIMEOUT": env_int("QUEUE_DB_VISIBILITY_TIMEOUT", 300),
     "DB_CLAIM_BATCH": env_int("QUEUE_DB_CLAIM_BATCH", 100),
-    "DB_POLL_INTERVAL": float(os.environ.get("QUEUE_DB_POLL_INTERVAL", "0.5")),
+    "DB_POLL_INTERVAL": env_float("QUEUE_DB_POLL_INTERVAL", 0.5),
     "DB_KEEP_DONE_HOURS": env_int("QUEUE_DB_KEEP_DONE_HOURS", 24),
     "EMBEDDED_CONSUMERS": env_bool("QUEUE_EMBEDDED_CONSUMERS", True),
     # How long processed message_ids are remembered to drop redelivered duplicates.
     "DEDUP_KEEP_HOURS": env_int("QUEUE_DEDUP_KEEP_HOURS", 7 * 24),
     # Per-message handlers commit in groups (one savepoint each) at most this often, in
     # seconds; 0 commits after every message.
-    "COMMIT_INTERVAL": float(os.environ.get("QUEUE_COMMIT_INTERVAL", "0.2")),
+    "COMMIT_INTERVAL": env_float("QUEUE_COMMIT_INTERVAL", 0.2),
     # How often a consumer heartbeats and looks for a restart request (seconds).
-    "HEARTBEAT_INTERVAL": float(os.environ.get("QUEUE_HEARTBEAT_INTERVAL", "5")),
+    "HEARTBEAT_INTERVAL": env_float("QUEUE_HEARTBEAT_INTERVAL", 5.0),
     # Modules imported at start-up for their declarations, besides each app's queues.py.
     "DECLARATION_MODULES": env_list("QUEUE_DECLARATION_MODULES", ""),
     # The supervising runner (Magento's cron_consumers_runner).
     "RUNNER": {
         "max_messages": env_int("QUEUE_RUNNER_MAX_MESSAGES", 10_000),
         "consumers": env_list("QUEUE_RUNNER_CONSUMERS", ""),
-        "multiple_processes": {},
+        # QUEUE_RUNNER_MULTIPLE_PROCESSES="async.operations.all=4,other=1" (default 1 each).
+        "multiple_processes": env_counts("QUEUE_RUNNER_MULTIPLE_PROCESSES"),
         "only_spawn_when_message_available": env_bool("QUEUE_RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE", True),
         # Passed to spawned consumers as --max-idle-time (0: wait for messages forever).
-        "max_idle_time": float(os.environ.get("QUEUE_RUNNER_MAX_IDLE_TIME", "0")),
+        "max_idle_time": env_float("QUEUE_RUNNER_MAX_IDLE_TIME", 0.0),
     },
 }
 
 # --- Operations (read by operations/conf.py) ----------------------------------------
 OPERATIONS = {
     "MAX_ATTEMPTS": env_int("OPERATIONS_MAX_ATTEMPTS", 5),
-    "RETRY_BACKOFF_SECONDS": float(os.environ.get("OPERATIONS_RETRY_BACKOFF_SECONDS", "0.2")),
+    "RETRY_BACKOFF_SECONDS": env_float("OPERATIONS_RETRY_BACKOFF_SECONDS", 0.2),
     "STUCK_AFTER_SECONDS": env_int("OPERATIONS_STUCK_AFTER_SECONDS", 3600),
     "BULK_LIFETIME_DAYS": env_int("OPERATIONS_BULK_LIFETIME_DAYS", 60),
-    "RELAY_INTERVAL_SECONDS": float(os.environ.get("OPERATIONS_RELAY_INTERVAL_SECONDS", "5")),
+    "RELAY_INTERVAL_SECONDS": env_float("OPERATIONS_RELAY_INTERVAL_SECONDS", 5.0),
 }
 
 LOGGING = {

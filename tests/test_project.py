@@ -145,3 +145,29 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path):
             time.sleep(0.2)
     proc.terminate()
     assert proc.wait(timeout=30) == 0
+
+
+def _settings_in_subprocess(expression: str, **env: str) -> subprocess.CompletedProcess:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        f"print({expression})"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=_env(DJANGO_SETTINGS_MODULE="config.settings", **env),
+    )
+
+
+def test_runner_processes_per_consumer_come_from_the_environment():
+    result = _settings_in_subprocess(
+        "settings.QUEUES['RUNNER']['multiple_processes']",
+        QUEUE_RUNNER_MULTIPLE_PROCESSES="async.operations.all=4, other=1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "{'async.operations.all': 4, 'other': 1}"
+
+
+def test_a_malformed_setting_in_the_environment_is_a_clear_error():
+    result = _settings_in_subprocess("1", QUEUE_DB_POLL_INTERVAL="soon")
+    assert result.returncode != 0
+    assert "QUEUE_DB_POLL_INTERVAL must be a number, got 'soon'" in result.stderr
