@@ -126,7 +126,8 @@ def search(
     total_count = queryset.count()
     page_size = min(criteria.page_size or conf.search_max_page_size(), conf.search_max_page_size())
     offset = (criteria.current_page - 1) * page_size
-    items = list(queryset[offset : offset + page_size])
+    # Past the last page there is nothing to read (and a huge offset overflows the database's).
+    items = list(queryset[offset : offset + page_size]) if offset < total_count else []
     return SearchPage(items, total_count, criteria.echo(page_size))
 
 
@@ -182,6 +183,8 @@ def _nest(query_params: Mapping[str, Any]) -> dict[str, Any]:
             raise InputException('The query parameter "%1" is malformed.', [key])
         getlist = getattr(query_params, "getlist", None)
         value = getlist(key)[-1] if getlist else query_params[key]
+        if "\x00" in str(value):  # PostgreSQL cannot compare with it: a 500 otherwise
+            raise InputException('The query parameter "%1" contains a NUL character.', [key])
         node = tree
         for part in parts[:-1]:
             child = node.setdefault(_ALIASES.get(part, part), {})
