@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 
 from catalog.exceptions import InputException
 from catalog.rest import conf
@@ -120,9 +120,9 @@ def search(
     """
     criteria = parse_search_criteria(query_params)
     queryset, needs_distinct = _filter(queryset, criteria, fields)
-    if needs_distinct:
+    queryset, grouped = _sort(queryset, criteria, fields)
+    if needs_distinct and not grouped:  # grouping already gives one row per item
         queryset = queryset.distinct()
-    queryset = _sort(queryset, criteria, fields)
     total_count = queryset.count()
     page_size = min(criteria.page_size or conf.search_max_page_size(), conf.search_max_page_size())
     offset = (criteria.current_page - 1) * page_size
@@ -341,13 +341,26 @@ def _filter(
     return queryset, needs_distinct
 
 
-def _sort(queryset: QuerySet, criteria: SearchCriteria, fields: Mapping[str, str]) -> QuerySet:
+def _sort(
+    queryset: QuerySet, criteria: SearchCriteria, fields: Mapping[str, str]
+) -> tuple[QuerySet, bool]:
+    """Return the sorted queryset and whether it is grouped (one row per item).
+
+    A field across a to-many relation (a product's `category_id`) sorts by its
+    smallest value (ASC) or largest (DESC), so each item still appears once.
+    """
     ordering = []
-    for name, direction in criteria.sort_orders:
+    grouped = False
+    for index, (name, direction) in enumerate(criteria.sort_orders):
         lookup = _lookup(fields, name)
+        if _target(queryset.model, lookup)[1]:
+            alias = f"_sort_{index}"
+            aggregate = Max if direction == "DESC" else Min
+            queryset = queryset.annotate(**{alias: aggregate(lookup)})
+            lookup, grouped = alias, True
         ordering.append(f"-{lookup}" if direction == "DESC" else lookup)
     if ordering:
-        return queryset.order_by(*ordering, "pk")
+        return queryset.order_by(*ordering, "pk"), grouped
     if not queryset.ordered:
-        return queryset.order_by("pk")
-    return queryset
+        return queryset.order_by("pk"), grouped
+    return queryset, grouped
