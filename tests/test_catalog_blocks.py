@@ -129,3 +129,12 @@ def test_block_routes_need_block_permissions(api, limited_user, admin):
     assert writer.get("V1/cmsBlock/search").status_code == 403
     assert writer.delete(f"V1/cmsBlock/{created['id']}").status_code == 200
     assert api.get(f"V1/cmsBlock/{created['id']}").status_code == 401
+
+
+@pytest.mark.parametrize("store_id", [0, [0], [1, 2], "1"])
+def test_a_block_sent_with_its_stores_is_accepted_as_magento_clients_send_it(admin, store_id):
+    body = create(admin, block(store_id=store_id))
+
+    assert body["identifier"] == "footer"
+    assert "store_id" not in body
+    assert Block.objects.count() == 1

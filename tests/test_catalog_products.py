@@ -426,3 +426,20 @@ def test_concurrent_accounts_with_one_email_end_in_magentos_duplicate_message(po
     assert isinstance(first, dict)
     assert isinstance(second, InputMismatchException)
     assert Customer.objects.count() == 1
+
+
+def test_a_product_read_can_be_sent_back_unchanged_with_put(admin):
+    admin.post("all/V1/products", product(
+        "ROUND", custom_attributes=[{"attribute_code": "color", "value": "red"}],
+        extension_attributes={"stock_item": {"qty": 5, "is_in_stock": True}, "website_ids": [1]},
+    ))
+    read = admin.get("all/V1/products/ROUND").json()
+
+    response = admin.put("all/V1/products/ROUND", {"product": {**read, "price": 12}})
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["price"] == 12
+    assert body["created_at"] == read["created_at"]
+    assert body["custom_attributes"] == read["custom_attributes"]
+    assert body["extension_attributes"]["stock_item"] == {"qty": 5, "is_in_stock": True}

@@ -166,6 +166,29 @@ def test_a_filter_across_a_to_many_relation_returns_each_item_once(people):
     assert page.total_count == 2
 
 
+def test_sorting_across_a_to_many_relation_returns_each_item_once(people):
+    # alice is in buyers and sellers, bob in buyers: ASC sorts by the smallest group name,
+    # DESC by the largest; people without a group come first in ASC (NULL) on SQLite, last on PostgreSQL.
+    ascending = search(User.objects.all(), criteria(sort=[("group", "ASC")]), FIELDS)
+    descending = names([("group", "buyers", "eq")], sort=[("group", "DESC")])
+
+    usernames = [u.username for u in ascending.items]
+    assert sorted(usernames) == ["alice", "bob", "carol", "dave", "erin_x"]
+    assert ascending.total_count == 5
+    assert usernames.index("alice") < usernames.index("bob")  # buyers == buyers, then id
+    assert descending == ["alice", "bob"]  # sellers > buyers
+
+
+def test_sorting_and_filtering_across_a_to_many_relation_count_each_item_once(people):
+    page = search(
+        User.objects.all(),
+        criteria([("group", "buyers", "eq"), ("group", "sellers", "eq")], sort=[("group", "DESC")]),
+        FIELDS,
+    )
+    assert [u.username for u in page.items] == ["alice", "bob"]
+    assert page.total_count == 2
+
+
 def test_camel_case_keys_are_accepted(people):
     assert names([("username", "bob", "eq")], camel=True) == ["bob"]
 

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 
 from catalog.exceptions import InputException
 from catalog.rest import conf
@@ -120,13 +120,14 @@ def search(
     """
     criteria = parse_search_criteria(query_params)
     queryset, needs_distinct = _filter(queryset, criteria, fields)
-    if needs_distinct:
+    queryset, grouped = _sort(queryset, criteria, fields)
+    if needs_distinct and not grouped:  # grouping already gives one row per item
         queryset = queryset.distinct()
-    queryset = _sort(queryset, criteria, fields)
     total_count = queryset.count()
     page_size = min(criteria.page_size or conf.search_max_page_size(), conf.search_max_page_size())
     offset = (criteria.current_page - 1) * page_size
-    items = list(queryset[offset : offset + page_size])
+    # Past the last page there is nothing to read (and a huge offset overflows the database's).
+    items = list(queryset[offset : offset + page_size]) if offset < total_count else []
     return SearchPage(items, total_count, criteria.echo(page_size))
 
 
@@ -182,6 +183,8 @@ def _nest(query_params: Mapping[str, Any]) -> dict[str, Any]:
             raise InputException('The query parameter "%1" is malformed.', [key])
         getlist = getattr(query_params, "getlist", None)
         value = getlist(key)[-1] if getlist else query_params[key]
+        if "\x00" in str(value):  # PostgreSQL cannot compare with it: a 500 otherwise
+            raise InputException('The query parameter "%1" contains a NUL character.', [key])
         node = tree
         for part in parts[:-1]:
             child = node.setdefault(_ALIASES.get(part, part), {})
@@ -338,13 +341,26 @@ def _filter(
     return queryset, needs_distinct
 
 
-def _sort(queryset: QuerySet, criteria: SearchCriteria, fields: Mapping[str, str]) -> QuerySet:
+def _sort(
+    queryset: QuerySet, criteria: SearchCriteria, fields: Mapping[str, str]
+) -> tuple[QuerySet, bool]:
+    """Return the sorted queryset and whether it is grouped (one row per item).
+
+    A field across a to-many relation (a product's `category_id`) sorts by its
+    smallest value (ASC) or largest (DESC), so each item still appears once.
+    """
     ordering = []
-    for name, direction in criteria.sort_orders:
+    grouped = False
+    for index, (name, direction) in enumerate(criteria.sort_orders):
         lookup = _lookup(fields, name)
+        if _target(queryset.model, lookup)[1]:
+            alias = f"_sort_{index}"
+            aggregate = Max if direction == "DESC" else Min
+            queryset = queryset.annotate(**{alias: aggregate(lookup)})
+            lookup, grouped = alias, True
         ordering.append(f"-{lookup}" if direction == "DESC" else lookup)
     if ordering:
-        return queryset.order_by(*ordering, "pk")
+        return queryset.order_by(*ordering, "pk"), grouped
     if not queryset.ordered:
-        return queryset.order_by("pk")
-    return queryset
+        return queryset.order_by("pk"), grouped
+    return queryset, grouped

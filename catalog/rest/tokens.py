@@ -8,7 +8,7 @@ import secrets
 
 from django.utils import timezone
 
-from catalog.rest.models import AccessToken
+from catalog.rest.models import USER_TYPE_ADMIN, AccessToken
 
 PREFIX_LENGTH = 8
 # Writing last_used_at on every call would turn every read into a write.
@@ -27,8 +27,8 @@ def hash_token(token: str) -> str:
 def find_usable_token(token: str) -> AccessToken | None:
     """Return the usable AccessToken for this secret, or None.
 
-    Unknown, revoked and expired tokens, tokens of inactive users and of inactive
-    integrations are all None. Records when the token was last used.
+    Unknown, revoked and expired tokens, tokens of inactive users, admin tokens of
+    users no longer staff and tokens of inactive integrations are all None. Records when the token was last used.
     """
     if not token or len(token) > 512:
         return None
@@ -41,6 +41,8 @@ def find_usable_token(token: str) -> AccessToken | None:
     now = timezone.now()
     if not row.is_usable(now) or not row.user.is_active:
         return None
+    if row.user_type == USER_TYPE_ADMIN and not row.user.is_staff:
+        return None  # an admin token stops working when its user is no longer staff
     if row.integration is not None and not row.integration.is_active:
         return None
     if (

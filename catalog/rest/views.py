@@ -8,6 +8,7 @@ it. The asynchronous and bulk views (`operations.views`) subclass `WebapiView`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.negotiation import BaseContentNegotiation
@@ -160,6 +161,7 @@ class ServiceView(WebapiView):
         route, params = routes.resolve(request.method, path)
         store = self.get_store()
         self.check_permission(route)
+        check_params(params)
         ctx = self.call_context(store)
         if route.request is not None:
             data = validate_request(route, ctx, params, self.read_json_body())
@@ -171,6 +173,13 @@ class ServiceView(WebapiView):
         return Response(answer, status=route.status)
 
     get = post = put = patch = delete = head = options = serve
+
+
+def check_params(params: Mapping[str, str]) -> None:
+    """Refuse URL parameters holding a NUL character (`%00`): 400, not a database error."""
+    for name, value in params.items():
+        if "\x00" in value:
+            raise MalformedRequest('The "%1" URL parameter contains a NUL character.', [name])
 
 
 def resolve_store(code: str | None) -> Store:

@@ -17,6 +17,9 @@ BLOCK = Obj(
         "content": Str(),
         "active": Bool(),
         "is_active": Bool(help_text="Synonym of active, as Magento's data model accepts it."),
+        # Blocks are global here (shown in every store view, as Magento's store 0);
+        # clients send the stores anyway (`0`, `[0]`, `[1, 2]`): accepted and ignored.
+        "store_id": AnyValue(help_text="Accepted and ignored: blocks apply to all store views."),
         # Read-only; accepted and ignored.
         "creation_time": AnyValue(),
         "update_time": AnyValue(),

@@ -33,7 +33,13 @@ INVALID_VALUE = 'Invalid value of "%value" provided for the %fieldName field.'
 TOO_LONG = 'The "%fieldName" value is too long: %maxLength characters at most.'
 NO_ACCESSOR = 'Property "%fieldName" does not have accessor method "%accessorMethod" in class "%className".'
 NOT_SUPPORTED = '"%fieldName" is not supported by this API; send an empty list or leave it out.'
+NUL_CHARACTER = 'The "%fieldName" value contains a NUL character, which is not allowed.'
 
+# Integers are stored in 32-bit columns (Magento's `int(10)`); a larger value is refused
+# here rather than failing in the database.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -53,6 +59,24 @@ class Invalid(InputException):
 def _show(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_no_nul(value: Any, name: str) -> None:
+    """Raise Invalid if a string anywhere in `value` (keys included) holds a NUL character.
+
+    PostgreSQL can store NUL neither in text nor in jsonb, so such a value would
+    otherwise fail at the database as a 500.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Invalid(NUL_CHARACTER, {"fieldName": name})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_no_nul(key, name)
+            _check_no_nul(item, name)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_no_nul(item, name)
 
 
 def _camel(name: str) -> str:
@@ -105,6 +129,8 @@ class Str(Spec):
             text = str(value)
         else:
             raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "string"})
+        if "\x00" in text:
+            raise Invalid(NUL_CHARACTER, {"fieldName": name})
         if not self.allow_blank and not text.strip():
             raise Invalid(REQUIRED, {"fieldName": name})
         if self.max_length is not None and len(text) > self.max_length:
@@ -140,16 +166,18 @@ class Int(Spec):
         self.choices = frozenset(choices) if choices else None
 
     def check(self, value: Any, name: str) -> int:
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and _INTEGER.match(value.strip()):
             number = int(value.strip())
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
-        else:
+        if number is None:
             raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "int"})
         if (
-            (self.choices is not None and number not in self.choices)
+            not INT_MIN <= number <= INT_MAX
+            or (self.choices is not None and number not in self.choices)
             or (self.min_value is not None and number < self.min_value)
             or (self.max_value is not None and number > self.max_value)
         ):
@@ -237,6 +265,7 @@ class AnyValue(Spec):
     def check(self, value: Any, name: str) -> Any:
         if isinstance(value, dict):
             raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "string"})
+        _check_no_nul(value, name)
         return value
 
     def drf_field(self) -> serializers.Field:
@@ -249,6 +278,7 @@ class AnyObject(Spec):
     def check(self, value: Any, name: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "object"})
+        _check_no_nul(value, name)
         return value
 
     def drf_field(self) -> serializers.Field:

@@ -76,6 +76,10 @@ PRODUCT = Obj(
         "options": ListOf(AnyValue(), max_items=0),
         "media_gallery_entries": ListOf(AnyValue(), max_items=0),
         "tier_prices": ListOf(AnyValue(), max_items=0),
+        # Read-only in answers; accepted and ignored so that a client may send back
+        # what it read (GET, change, PUT), as Magento accepts them.
+        "created_at": AnyValue(),
+        "updated_at": AnyValue(),
     },
     class_name=PRODUCT_CLASS,
     validate=_type_id,
