@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import json
 import os
 import secrets
 import socket
@@ -73,11 +76,11 @@ def _get(url: str) -> tuple[int, str, dict[str, str]]:
         return exc.code, exc.read().decode(), dict(exc.headers)
 
 
-@pytest.fixture
-def served(tmp_path):
+@contextlib.contextmanager
+def _serving(tmp_path, **extra_env: str):
     """Run `manage.py serve` on a free port against a freshly migrated SQLite file."""
     port = _free_port()
-    env = _env(DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}", QUEUE_CONNECTION="db")
+    env = _env(DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}", QUEUE_CONNECTION="db", **extra_env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
@@ -87,7 +90,6 @@ def served(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -101,7 +103,7 @@ def served(tmp_path):
         proc.kill()
         raise AssertionError("serve did not listen within 60 s")
     try:
-        yield base
+        yield port
     finally:
         proc.terminate()
         try:
@@ -109,6 +111,12 @@ def served(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def served(tmp_path):
+    with _serving(tmp_path) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_serve_answers_the_sign_in_page_static_files_and_the_api(served):
@@ -171,3 +179,34 @@ def test_a_malformed_setting_in_the_environment_is_a_clear_error():
     result = _settings_in_subprocess("1", QUEUE_DB_POLL_INTERVAL="soon")
     assert result.returncode != 0
     assert "QUEUE_DB_POLL_INTERVAL must be a number, got 'soon'" in result.stderr
+
+
+def test_a_rest_body_over_the_limit_gets_magentos_413_from_the_real_server(tmp_path):
+    # daphne receives a whole body before the application sees it: a proxy in front
+    # (client_max_body_size) is what stops a huge upload early; this is the answer.
+    with _serving(tmp_path, WEBAPI_MAX_BODY_SIZE="1000") as port:
+        subprocess.run(
+            [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "admin",
+             "--email", "admin@example.com"],
+            cwd=ROOT, check=True, timeout=60, capture_output=True,
+            env=_env(DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+                     DJANGO_SUPERUSER_PASSWORD="Serve-pass-123"),
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", "/rest/V1/integration/admin/token",
+                      body=json.dumps({"username": "admin", "password": "Serve-pass-123"}),
+                      headers={"Content-Type": "application/json"})
+        token = json.loads(conn.getresponse().read())
+        for path, body in (
+            ("/rest/V1/products", b'{"product": {"sku": "' + b"x" * 2000 + b'"}}'),
+            ("/rest/all/async/bulk/V1/products", b"[" + b" " * 2000 + b"]"),
+        ):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", path, body=body,
+                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            answer = conn.getresponse()
+            assert answer.status == 413
+            assert json.loads(answer.read()) == {
+                "message": "The request body is larger than the limit of %1 bytes.",
+                "parameters": [1000],
+            }
