@@ -333,3 +333,16 @@ def test_two_consumers_racing_for_one_operation_apply_it_once(
     assert list(op.events.filter(kind=EventKind.STARTED).values_list("consumer", flat=True)) == [
         "first"
     ]
+
+
+def test_a_failure_message_holding_a_nul_character_is_still_recorded(
+    api, admin_token, db_ops_topology
+):
+    service = Flaky(InputException('The block "%1" is wrong.', ["a\x00b"]))
+    with temporary_route(_flaky_route(service, "nul")):
+        _response, bulk = bulk_post(api, "async/bulk/V1/test-flaky-nul", [BLOCK], admin_token)
+        db_ops_topology.run(max_messages=1)
+
+    op = bulk.operations.get()
+    assert op.status == OperationStatus.NOT_RETRIABLY_FAILED
+    assert op.result_message == 'The block "a\ufffdb" is wrong.'
