@@ -25,7 +25,7 @@ from operations.exceptions import (
     OperationsError,
 )
 from operations.items import deserialize_item
-from operations.models import BulkAcknowledgement, EventKind, Operation, OperationStatus
+from operations.models import Bulk, BulkAcknowledgement, EventKind, Operation, OperationStatus
 from tests.fixtures.operations import bulk_post, product_item
 from tests.fixtures.webapi import temporary_route
 
@@ -146,6 +146,11 @@ def test_someone_elses_operation_cannot_be_retried_without_seeing_all_bulks(mixe
     user, _token = staff(RETRIER)
     with pytest.raises(Operation.DoesNotExist):
         retry_operation(mixed_bulk.operations.get(index=1), user)
+    with pytest.raises(Bulk.DoesNotExist):
+        retry_failed(mixed_bulk, user)
+    with pytest.raises(Bulk.DoesNotExist):
+        retry_by_error_code(mixed_bulk, InputException.code, user)
+    assert _statuses(mixed_bulk) == [1, 3, 3, 3, 5]
     auditor, _token = staff([*RETRIER, "operations.view_all_bulks"])
     assert (
         retry_operation(mixed_bulk.operations.get(index=1), auditor).status == OperationStatus.OPEN

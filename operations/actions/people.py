@@ -108,6 +108,8 @@ def retry_by_error_code(bulk: Bulk, error_code: int | None, user: Any) -> int:
 
 def _retry_where(bulk: Bulk, user: Any, **conditions: Any) -> int:
     _require(user, RETRY)
+    if not visible_bulks(user).filter(pk=bulk.pk).exists():
+        raise Bulk.DoesNotExist(f"No bulk {bulk.uuid}.")
     with transaction.atomic():
         ops = list(
             locked(visible_operations(user).filter(bulk=bulk, **conditions))
