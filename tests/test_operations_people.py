@@ -229,6 +229,20 @@ def test_editing_needs_the_edit_permission(mixed_bulk, staff):
         edit_operation(mixed_bulk.operations.get(index=4), BLOCK, user)
 
 
+def test_an_editor_needs_the_routes_own_permission_since_the_payload_runs_as_the_owner(
+    mixed_bulk, staff
+):
+    editor = [*RETRIER, "operations.view_all_bulks", "operations.edit_operations"]
+    user, _token = staff(editor)
+    op = mixed_bulk.operations.get(index=4)
+    with pytest.raises(ActionNotPermitted, match="catalog.add_block"):
+        edit_operation(op, BLOCK, user)
+    assert not op.events.filter(kind=EventKind.EDITED).exists()
+
+    allowed, _token = staff([*editor, "catalog.add_block"])
+    assert edit_operation(op, BLOCK, allowed).status == OperationStatus.OPEN
+
+
 def test_an_edit_of_a_bulk_item_keeps_its_url_parameters(
     api, admin_token, admin_user, db_ops_topology
 ):
