@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from operations.actions import retry_operations
 from operations.exceptions import OperationsError
 from operations.models import Bulk, Operation, OperationEvent
+from operations.status import visible_bulks, visible_operations
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -28,6 +29,10 @@ class BulkAdmin(ReadOnly):
     list_select_related = ("owner",)
     show_full_result_count = False
     exclude = ("idempotency_response",)
+
+    def get_queryset(self, request):
+        # Owner-scoped like the status API: others' bulks only with view_all_bulks.
+        return super().get_queryset(request) & visible_bulks(request.user)
 
 
 class EventInline(admin.TabularInline):
@@ -61,6 +66,12 @@ class OperationAdmin(ReadOnly):
     show_full_result_count = False
     inlines = [EventInline]
     actions = ["retry_selected"]
+
+    def get_queryset(self, request):
+        # Owner-scoped like the status API: others' operations (and their payloads,
+        # which may hold secrets such as a new customer's password) only with
+        # view_all_bulks.
+        return super().get_queryset(request) & visible_operations(request.user)
 
     @admin.action(description="Retry the selected failed operations", permissions=["retry"])
     def retry_selected(self, request, queryset) -> None:

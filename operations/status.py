@@ -139,8 +139,8 @@ def bulk_status(bulk: Bulk) -> dict[str, Any]:
     """Return `GET /V1/bulk/:bulkUuid/status` (Magento's BulkOperationsStatus, short)."""
     answer = _bulk_header(bulk)
     answer["operations_list"] = [
-        dict(zip(SHORT_FIELDS, row, strict=True))
-        for row in bulk.operations.order_by("index")
+        {"id": pk, "status": op_status, "result_message": message or None, "error_code": code}
+        for pk, op_status, message, code in bulk.operations.order_by("index")
         .values_list(*SHORT_FIELDS)
         .iterator(chunk_size=2000)
     ]

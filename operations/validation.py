@@ -13,12 +13,21 @@ from catalog.exceptions import LocalizedException
 from catalog.rest.errors import validation_error
 
 
+def storable(text: str) -> str:
+    """Return `text` without NUL characters, which PostgreSQL text columns refuse.
+
+    Messages quote the values that failed (`Invalid value of "…" provided …`), so a NUL a
+    client sent would otherwise make recording the outcome itself fail.
+    """
+    return text.replace("\x00", "\ufffd")
+
+
 def error_message(exc: BaseException) -> str:
     """Return one line for a person: why an item or operation failed validation."""
     if isinstance(exc, ValidationError):
         first = validation_error(exc.detail)
         errors = getattr(first, "all_errors", [first])
-        return " ".join(e.rendered for e in errors)
+        return storable(" ".join(e.rendered for e in errors))
     if isinstance(exc, LocalizedException):
-        return exc.rendered
-    return str(exc)
+        return storable(exc.rendered)
+    return storable(str(exc))

@@ -86,6 +86,31 @@ def test_bulk_with_one_invalid_item_rejects_only_that_item(api, admin_token, db_
     assert status["status"] == 3  # finished with failure
 
 
+def test_an_item_whose_rejected_value_holds_a_nul_character_is_rejected_not_a_500(
+    api, admin_token, db_ops_topology
+):
+    # PostgreSQL text refuses NUL; the message quotes the value the client sent.
+    items = [{"product": {"sku": "NUL", "name": "n", "attribute_set_id": 4, "price": "1\x002"}}]
+    response, bulk = bulk_post(api, PRODUCTS, items, admin_token)
+
+    assert response.status_code == 202
+    item = response.json()["request_items"][0]
+    assert item["status"] == "rejected"
+    assert "\"1\ufffd2\"" in item["error_message"]
+    assert bulk.operations.get().result_message == item["error_message"]
+
+
+@pytest.mark.parametrize("path", [PRODUCTS, "all/async/V1/products"])
+def test_a_lone_surrogate_in_the_body_is_refused_whole_with_400(api, admin_token, path):
+    raw = '{"product": {"sku": "S\\ud800", "name": "x", "attribute_set_id": 4, "price": 1}}'
+    body = f"[{raw}]" if "bulk" in path else raw
+    response = api.post(path, body, token=admin_token)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "Decoding error: %1"
+    assert not Bulk.objects.exists()
+
+
 def test_duplicate_customer_email_fails_with_the_services_message(api, admin_token, ops_topology):
     customer = {
         "customer": {"email": "mshaw@example.com", "firstname": "Melanie", "lastname": "Shaw"},

@@ -25,7 +25,7 @@ from operations.exceptions import (
     OperationsError,
 )
 from operations.items import deserialize_item
-from operations.models import BulkAcknowledgement, EventKind, Operation, OperationStatus
+from operations.models import Bulk, BulkAcknowledgement, EventKind, Operation, OperationStatus
 from tests.fixtures.operations import bulk_post, product_item
 from tests.fixtures.webapi import temporary_route
 
@@ -146,6 +146,11 @@ def test_someone_elses_operation_cannot_be_retried_without_seeing_all_bulks(mixe
     user, _token = staff(RETRIER)
     with pytest.raises(Operation.DoesNotExist):
         retry_operation(mixed_bulk.operations.get(index=1), user)
+    with pytest.raises(Bulk.DoesNotExist):
+        retry_failed(mixed_bulk, user)
+    with pytest.raises(Bulk.DoesNotExist):
+        retry_by_error_code(mixed_bulk, InputException.code, user)
+    assert _statuses(mixed_bulk) == [1, 3, 3, 3, 5]
     auditor, _token = staff([*RETRIER, "operations.view_all_bulks"])
     assert (
         retry_operation(mixed_bulk.operations.get(index=1), auditor).status == OperationStatus.OPEN
@@ -222,6 +227,20 @@ def test_editing_needs_the_edit_permission(mixed_bulk, staff):
     user, _token = staff([*RETRIER, "operations.view_all_bulks"])
     with pytest.raises(ActionNotPermitted):
         edit_operation(mixed_bulk.operations.get(index=4), BLOCK, user)
+
+
+def test_an_editor_needs_the_routes_own_permission_since_the_payload_runs_as_the_owner(
+    mixed_bulk, staff
+):
+    editor = [*RETRIER, "operations.view_all_bulks", "operations.edit_operations"]
+    user, _token = staff(editor)
+    op = mixed_bulk.operations.get(index=4)
+    with pytest.raises(ActionNotPermitted, match="catalog.add_block"):
+        edit_operation(op, BLOCK, user)
+    assert not op.events.filter(kind=EventKind.EDITED).exists()
+
+    allowed, _token = staff([*editor, "catalog.add_block"])
+    assert edit_operation(op, BLOCK, allowed).status == OperationStatus.OPEN
 
 
 def test_an_edit_of_a_bulk_item_keeps_its_url_parameters(

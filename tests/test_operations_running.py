@@ -286,3 +286,63 @@ def test_a_failure_inside_a_batch_fails_only_its_own_operation(api, admin_token,
         1,
         1,
     ]
+
+
+def test_two_consumers_racing_for_one_operation_apply_it_once(
+    api, admin_token, db_ops_topology, postgresql
+):
+    """Two messages of one operation (a relay's republish) taken by two consumers at
+    the same moment: the second waits on the row lock, then finds it complete."""
+    from operations.actions import execute_operations
+
+    started = threading.Event()
+
+    class Slow(Flaky):
+        def __call__(self, ctx, params, data):
+            started.set()
+            time.sleep(0.5)
+            return super().__call__(ctx, params, data)
+
+    service = Slow()
+    errors: list[BaseException] = []
+
+    def consume(pk: int) -> None:
+        try:
+            execute_operations([pk], consumer=threading.current_thread().name)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with temporary_route(_flaky_route(service, "race")):
+        _response, bulk = bulk_post(api, "async/bulk/V1/test-flaky-race", [BLOCK], admin_token)
+        op = bulk.operations.get()
+        first = threading.Thread(target=consume, args=(op.pk,), name="first")
+        second = threading.Thread(target=consume, args=(op.pk,), name="second")
+        first.start()
+        assert started.wait(10)
+        second.start()
+        first.join(10)
+        second.join(10)
+
+    assert errors == []
+    assert service.calls == 1
+    op.refresh_from_db()
+    assert op.status == OperationStatus.COMPLETE and op.attempts == 1
+    assert Block.objects.filter(identifier__startswith="flaky-").count() == 1
+    assert list(op.events.filter(kind=EventKind.STARTED).values_list("consumer", flat=True)) == [
+        "first"
+    ]
+
+
+def test_a_failure_message_holding_a_nul_character_is_still_recorded(
+    api, admin_token, db_ops_topology
+):
+    service = Flaky(InputException('The block "%1" is wrong.', ["a\x00b"]))
+    with temporary_route(_flaky_route(service, "nul")):
+        _response, bulk = bulk_post(api, "async/bulk/V1/test-flaky-nul", [BLOCK], admin_token)
+        db_ops_topology.run(max_messages=1)
+
+    op = bulk.operations.get()
+    assert op.status == OperationStatus.NOT_RETRIABLY_FAILED
+    assert op.result_message == 'The block "a\ufffdb" is wrong.'

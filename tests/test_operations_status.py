@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from catalog.rest import actions as rest_actions
 from operations.actions import execute_operations
 from operations.models import BulkStatus, OperationStatus
 from operations.status import bulk_summary_status, status_counts, summaries, summary_status
@@ -68,7 +70,7 @@ def test_the_short_status_has_magentos_fields_and_a_summary_status(api, owned_bu
     assert answer["operations_list"][0] == {
         "id": bulk.operations.get(index=0).pk,
         "status": 4,
-        "result_message": "",
+        "result_message": None,
         "error_code": None,
     }
     assert answer["operations_list"][1]["status"] == 5
@@ -197,3 +199,25 @@ def test_operation_search_filters_operations_of_visible_bulks_only(
     assert everything["total_count"] == 2
     assert everything["items"][0]["id"] > everything["items"][1]["id"]
     assert everything["search_criteria"]["filter_groups"][0]["filters"][0]["field"] == "status"
+
+
+def test_the_admin_pages_show_only_the_bulks_a_staff_member_may_see(
+    api, owned_bulk, admin_token, admin_user, client
+):
+    """Django admin's own view permission is not enough to read others' payloads."""
+    owner, _token, bulk = owned_bulk
+    _response, other = bulk_post(api, PRODUCTS, [product_item("SECRET-SKU")], admin_token)
+    owner.user_permissions.add(*rest_actions.resolve_permissions(["operations.view_operation"]))
+    client.force_login(get_user_model().objects.get(pk=owner.pk))
+
+    bulks = client.get("/admin/operations/bulk/")
+    operations = client.get("/admin/operations/operation/")
+    others_op = client.get(f"/admin/operations/operation/{other.operations.get().pk}/change/")
+
+    assert bulks.status_code == operations.status_code == 200
+    assert str(bulk.uuid) in bulks.content.decode()
+    assert str(other.uuid) not in bulks.content.decode()
+    assert "SECRET-SKU" not in operations.content.decode()
+    assert others_op.status_code == 302  # as if it did not exist: back to the admin index
+    client.force_login(admin_user)  # a superuser holds view_all_bulks
+    assert str(other.uuid) in client.get("/admin/operations/bulk/").content.decode()

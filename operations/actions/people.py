@@ -108,6 +108,8 @@ def retry_by_error_code(bulk: Bulk, error_code: int | None, user: Any) -> int:
 
 def _retry_where(bulk: Bulk, user: Any, **conditions: Any) -> int:
     _require(user, RETRY)
+    if not visible_bulks(user).filter(pk=bulk.pk).exists():
+        raise Bulk.DoesNotExist(f"No bulk {bulk.uuid}.")
     with transaction.atomic():
         ops = list(
             locked(visible_operations(user).filter(bulk=bulk, **conditions))
@@ -165,7 +167,9 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
 
     `new_item` is a bulk item (the synchronous body carrying the URL parameters);
     parameters it omits are taken from the current payload. It is validated with the
-    route's serializer first (InvalidOperationData if it fails). The `edited` event
+    route's serializer first (InvalidOperationData if it fails). The editor needs the
+    route's own permission too (ActionNotPermitted), since the new payload runs as
+    the bulk's owner. The `edited` event
     keeps the previous payload, so the audit trail is complete.
     """
     _require(user, EDIT)
@@ -179,6 +183,10 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
         if row.status not in RETRIABLE_STATUSES:
             raise OperationNotRetriable(_refusal(row))
         route = route_for_topic(row.topic)
+        # The new payload runs as the bulk's owner: the editor must be allowed to send
+        # it themselves, or editing would lend them the owner's permissions.
+        if route.permission is not None:
+            _require(user, route.permission)
         names = route.param_names
         old_item = item_rules.deserialize_item(row.serialized_data)
         try:

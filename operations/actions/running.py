@@ -43,7 +43,7 @@ from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
 from operations.models import Bulk, EventKind, Operation, OperationStatus
-from operations.validation import error_message
+from operations.validation import error_message, storable
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def _unexpected(op: Operation, exc: BaseException) -> None:
 
 def _finish(op: Operation, status: int, message: str, code: int | None) -> None:
     op.status = status
-    op.result_message = message
+    op.result_message = storable(message)
     op.error_code = code
     op.finished_at = timezone.now()
     if status != OperationStatus.COMPLETE:
