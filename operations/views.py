@@ -24,7 +24,6 @@ NOT_AN_ARRAY = "The body of a bulk request must be a JSON array of items, one pe
 EMPTY_BULK = "The bulk contains no items."
 TOO_MANY_ITEMS = "The bulk has %1 items; the limit is %2 items per request."
 NEVER_ASYNC = "%1 requests are never asynchronous: send them to the synchronous API (/rest/V1/...)."
-DECODING_ERROR = "Decoding error: %1"
 KEY_TOO_LONG = "The Idempotency-Key header is longer than 255 characters."
 
 
@@ -52,20 +51,15 @@ class AsyncView(WebapiView):
         if key is not None:
             raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
             fingerprint = request_fingerprint(request.method, self.prefix + path, store.code, raw)
-        try:
-            accepted = accept_bulk(
-                route=route,
-                items=items,
-                ctx=ctx,
-                url_params=params,
-                bulk=self.bulk,
-                idempotency_key=key,
-                fingerprint=fingerprint,
-            )
-        except UnicodeEncodeError as exc:
-            # A lone surrogate escape ("\ud800") is valid JSON syntax but no text:
-            # hashing an item finds it before anything is written.
-            raise MalformedRequest(DECODING_ERROR, [str(exc)]) from None
+        accepted = accept_bulk(
+            route=route,
+            items=items,
+            ctx=ctx,
+            url_params=params,
+            bulk=self.bulk,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+        )
         response = Response(accepted.response, status=202)
         if accepted.replayed:
             response["Idempotent-Replayed"] = "true"

@@ -93,3 +93,23 @@ def test_a_page_far_past_the_end_is_empty_not_an_error(admin):
     assert response.status_code == 200, response.content
     assert response.json()["items"] == []
     assert response.json()["total_count"] == 1
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udc00", "x\\ud83dy"])
+def test_a_lone_surrogate_escape_is_a_decoding_error_and_nothing_is_saved(admin, escape):
+    raw = '{"product": {"sku": "S' + escape + '", "name": "N", "attribute_set_id": 4, "price": 1}}'
+
+    response = admin.post("V1/products", raw)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "Decoding error: %1"
+    assert not Product.objects.exists()
+
+
+def test_a_surrogate_pair_escape_is_ordinary_text(admin):
+    raw = '{"product": {"sku": "S\\ud83d\\ude00", "name": "N", "attribute_set_id": 4, "price": 1}}'
+
+    response = admin.post("V1/products", raw)
+
+    assert response.status_code == 200, response.content
+    assert Product.objects.get().sku == "S\U0001f600"

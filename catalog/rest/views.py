@@ -242,6 +242,11 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        if b"\\ud" in raw or b"\\uD" in raw:
+            # A lone surrogate escape ("\ud800") is valid JSON syntax but no text, and
+            # nothing downstream (hashing, the database) can store it.
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeDecodeError, UnicodeEncodeError, RecursionError) as exc:
         raise MalformedRequest("Decoding error: %1", [str(exc)]) from None
+    return document
