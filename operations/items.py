@@ -124,3 +124,27 @@ def deserialize_item(serialized_data: str) -> Any:
     if isinstance(outer, dict) and "meta_information" in outer:
         return json.loads(outer["meta_information"])
     return outer
+
+
+SECRET_KEYS = frozenset({"password", "password_hash", "current_password", "new_password"})
+REDACTED = "******"
+
+
+def redact_secrets(serialized_data: str) -> str:
+    """Return `serialized_data` with every secret value (a customer's password) masked.
+
+    Called once an operation is complete: its payload stays as the audit trail, but a
+    password has no business being kept (and shown in detailed-status) after use.
+    """
+    if "password" not in serialized_data:
+        return serialized_data
+    item = _redact(deserialize_item(serialized_data))
+    return serialize_item(item, canonical_json(item))
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if k.lower() in SECRET_KEYS else _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value

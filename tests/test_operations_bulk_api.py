@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+from django.contrib.auth.hashers import check_password
 
 from catalog.models import Block, Customer, Product
 from operations.items import canonical_json
@@ -128,6 +129,37 @@ def test_duplicate_customer_email_fails_with_the_services_message(api, admin_tok
     assert second.error_code is not None and second.error_code > 0
     assert Customer.objects.filter(email="mshaw@example.com").count() == 1
     assert api.get(f"V1/bulk/{bulk.uuid}/operation-status/3", token=admin_token).json() == 1
+
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_a_completed_operation_keeps_its_payload_but_not_the_password(
+    api, admin_token, ops_topology, batch_size
+):
+    def customer(email: str, password: str) -> dict:
+        return {"customer": {"email": email, "firstname": "A", "lastname": "B"}, "password": password}
+
+    items = [
+        customer("ann@example.com", "Ann-secret-1"),
+        customer("ann@example.com", "Ann-secret-2"),  # duplicate: fails, so the batch reruns one by one
+        customer("bob@example.com", "Bob-secret-1"),
+    ]
+    response, bulk = bulk_post(api, "async/bulk/V1/customers", items, admin_token)
+    assert response.status_code == 202
+
+    ops_topology.run(max_messages=3, batch_size=batch_size)
+
+    assert check_password("Ann-secret-1", Customer.objects.get(email="ann@example.com").password_hash)
+    assert check_password("Bob-secret-1", Customer.objects.get(email="bob@example.com").password_hash)
+    detailed = api.get(f"V1/bulk/{bulk.uuid}/detailed-status", token=admin_token).json()
+    by_status = {op["status"]: op for op in detailed["operations_list"]}
+    completed = [op for op in detailed["operations_list"] if op["status"] == OperationStatus.COMPLETE]
+    assert len(completed) == 2
+    for op in completed:
+        assert "secret" not in op["serialized_data"]
+        assert '\\"password\\":\\"******\\"' in op["serialized_data"]
+        assert "@example.com" in op["serialized_data"]  # the rest stays as the audit trail
+    # A failed operation keeps its password: a person may retry it as it is.
+    assert "Ann-secret-2" in by_status[OperationStatus.NOT_RETRIABLY_FAILED]["serialized_data"]
 
 
 def test_bulk_delete_by_block_id_takes_the_ids_from_the_items(api, admin_token, db_ops_topology):

@@ -86,6 +86,7 @@ def execute_operations(
         if events is None:
             events = [e for op in runnable for e in _run(op, consumer)]
         save_outcomes(runnable)
+        save_redacted([op for op in runnable if getattr(op, "redacted", False)])
         insert_events(events)
     missing = set(ids) - {op.pk for op in found}
     if missing:
@@ -99,7 +100,9 @@ class _ServiceFailed(Exception):
     """A service call failed while operations ran together: run them one by one."""
 
 
-_OUTCOME = (
+_OUTCOME = (  # restored when a batch falls back to one savepoint per operation
+    "serialized_data",
+    "redacted",
     "status",
     "result_serialized_data",
     "result_message",
@@ -113,7 +116,7 @@ _OUTCOME = (
 def _run_together(operations: list[Operation], consumer: str) -> list[SimpleNamespace] | None:
     """Run `operations` under one savepoint; return their events, or None (state restored)
     if a service call failed."""
-    before = [[getattr(op, f) for f in _OUTCOME] for op in operations]
+    before = [[getattr(op, f, False) for f in _OUTCOME] for op in operations]
     try:
         with transaction.atomic():
             return [e for op in operations for e in _run(op, consumer, together=True)]
@@ -122,6 +125,12 @@ def _run_together(operations: list[Operation], consumer: str) -> list[SimpleName
             for field, value in zip(_OUTCOME, values, strict=True):
                 setattr(op, field, value)
         return None
+
+
+def save_redacted(operations: Sequence[Operation]) -> None:
+    """Write the masked payloads of completed operations that carried a secret."""
+    if operations:
+        Operation.objects.bulk_update(operations, ["serialized_data"])
 
 
 def _attach_bulks_and_stores(operations: list[Operation]) -> None:
@@ -209,6 +218,10 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
             continue
         op.result_serialized_data = json.dumps(result, cls=DjangoJSONEncoder)
         _finish(op, OperationStatus.COMPLETE, "", None)
+        redacted = item_rules.redact_secrets(op.serialized_data)
+        if redacted != op.serialized_data:
+            op.serialized_data = redacted
+            setattr(op, "redacted", True)  # noqa: B010 (saved by `save_redacted` with the outcome)
         return
 
 
