@@ -210,3 +210,27 @@ def test_a_rest_body_over_the_limit_gets_magentos_413_from_the_real_server(tmp_p
                 "message": "The request body is larger than the limit of %1 bytes.",
                 "parameters": [1000],
             }
+
+
+def test_the_channel_layer_carries_messages_between_processes_through_redis(redis_url, settings):
+    """With REDIS_URL set, websocket events reach every server process through Redis."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from channels_redis.core import RedisChannelLayer
+
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+
+    async def round_trip() -> dict:
+        channel = await layer.new_channel()
+        group = f"test-{secrets.token_hex(4)}"
+        await layer.group_add(group, channel)
+        await layer.group_send(group, {"type": "bulk.progress", "bulk": "b1"})
+        message = await layer.receive(channel)
+        await layer.group_discard(group, channel)
+        return message
+
+    assert async_to_sync(round_trip)() == {"type": "bulk.progress", "bulk": "b1"}
