@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 
 from queues import conf, processes
 from queues import registry as registry_module
@@ -95,6 +95,9 @@ class ConsumerRuntime:
         self._stop = threading.Event()
         self._stop_reason = "stopped"
         self._pending: list[Delivery] = []
+        # Claims (db transport) that could not be given back while the database was
+        # down: given back as soon as it answers, rather than after the visibility timeout.
+        self._unreleased: list[Delivery] = []
         self._done_ids: set[str] = set()  # processed, or known processed, in this batch
         self._committed_ids: set[str] = set()  # de-duplication records written in this batch
 
@@ -125,6 +128,7 @@ class ConsumerRuntime:
         try:
             self.result.reason = self._loop()
         finally:
+            self._pending[:0], self._unreleased = self._unreleased, []
             self._release_pending()
             if self._owns_transport and self._transport is not None:
                 self._close_transport()
@@ -166,6 +170,9 @@ class ConsumerRuntime:
                 idle_left if idle_left is not None else float("inf"),
             )
             try:
+                if self._unreleased:
+                    self.transport.release(self._unreleased)
+                    self._unreleased = []
                 deliveries = self.transport.receive(self.consumer.queue, self._want(remaining), timeout)
                 reconnects = 0
             except TransportError as exc:
@@ -176,7 +183,12 @@ class ConsumerRuntime:
                 continue
             last_activity = time.monotonic()
             try:
-                self._handle(deliveries)
+                try:
+                    self._handle(deliveries)
+                except DatabaseError as exc:
+                    if not database_unreachable():
+                        raise
+                    raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
             except TransportError as exc:
                 self._release_pending()
                 self._reconnect(exc, reconnects)
@@ -213,7 +225,7 @@ class ConsumerRuntime:
     def _reconnect(self, exc: Exception, attempt: int) -> None:
         pause = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
         logger.warning("consumer %s: transport failed (%s); reconnecting in %.1fs", self.consumer.name, exc, pause)
-        if self._owns_transport and self._transport is not None:
+        if self._owns_transport and self._transport is not None and not self._unreleased:
             self._close_transport()
             self._transport = None
         if not connection.in_atomic_block:
@@ -233,8 +245,18 @@ class ConsumerRuntime:
             try:
                 self._transport.release(pending)
             except TransportError:
+                if self._transport.acks_in_transaction:  # claims in the database outlive the error
+                    self._unreleased.extend(pending)
                 logger.warning("consumer %s: could not release %d message(s); they come back after the "
                                "visibility timeout", self.consumer.name, len(pending))
+
+    def _release_quietly(self, deliveries: list[Delivery]) -> None:
+        try:
+            self.transport.release(deliveries)
+        except TransportError:
+            if self.transport.acks_in_transaction:  # claims in the database outlive the error
+                self._unreleased.extend(deliveries)
+            logger.debug("consumer %s: releasing failed; redelivered later", self.consumer.name, exc_info=True)
 
     # -- handling ------------------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:
@@ -391,6 +413,13 @@ class ConsumerRuntime:
                 if transport.acks_in_transaction:
                     transport.ack([delivery])
         except Exception as exc:
+            if isinstance(exc, DatabaseError) and database_unreachable():
+                # Not the message's fault: give it back without a trial (retrying now
+                # would only race through MAX_TRIALS into the dead letters) and let
+                # the loop wait for the database like for a broker.
+                self.result.received -= 1
+                self._release_quietly([delivery])
+                raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
             self._failed(delivery, exc)
             return
         self._done_ids.add(envelope.message_id)
@@ -465,6 +494,26 @@ class ConsumerRuntime:
         )
         self.transport.dead_letter(delivery, reason)
         self.result.dead += 1
+
+
+class DatabaseUnavailable(TransportError):
+    """The project's database cannot be reached: wait and reconnect, count no trial."""
+
+
+def database_unreachable() -> bool:
+    """Return True if the default database cannot be reached right now (after an error).
+
+    An error inside a handler may be the message's fault (a constraint, bad SQL) or
+    the database's (down, restarting, connection killed). A fresh connection decides.
+    """
+    if connection.in_atomic_block:
+        return False  # a caller's transaction: not ours to close and probe
+    try:
+        connection.close_if_unusable_or_obsolete()
+        connection.ensure_connection()
+        return not connection.is_usable()
+    except DatabaseError:
+        return True
 
 
 class _GroupFailed(Exception):

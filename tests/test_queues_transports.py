@@ -268,3 +268,51 @@ def _eventually(condition, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return bool(condition())
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_database_outage_while_handling_costs_no_trial_and_the_consumer_waits_it_out(
+    transport_kind, make_transport, unique
+):
+    """The database connection dies mid-handler and the database stays unreachable
+    for 1.5 s: the consumer must neither crash nor count a
+    trial (on amqp a retry would otherwise race through MAX_TRIALS into the dead
+    letters while the database is down); the message runs once the database is back."""
+    import threading
+    from contextlib import suppress
+
+    from django.contrib.auth.models import Group
+    from django.db import DatabaseError, connection
+
+    settings_dict = connection.settings_dict
+    key = "NAME" if connection.vendor == "sqlite" else "PORT"
+    good, bad = settings_dict[key], ("/nonexistent-dir/db.sqlite3" if key == "NAME" else "8739")
+    calls: list[int] = []
+
+    def handler(env):
+        calls.append(1)
+        if len(calls) == 1:
+            settings_dict[key] = bad  # reconnecting fails until the timer restores it
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")  # connect first, then lose the backend
+                with suppress(DatabaseError), connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            else:
+                connection.ensure_connection()
+                connection.connection.close()  # the file handle is gone under Django's feet
+            threading.Timer(1.5, settings_dict.__setitem__, (key, good)).start()
+        Group.objects.create(name=f"outage {env.body['n']}")
+
+    names = simple_topology(unique, transport_kind, handler=handler)
+    make_transport().setup(registry.topology(transport_kind))
+    publish("t", {"n": 1})
+    try:
+        runtime = _consume(names["consumer"], max_messages=1, max_idle_time=8, max_trials=2, commit_interval=0)
+    finally:
+        settings_dict[key] = good
+
+    assert list(Group.objects.filter(name__startswith="outage").values_list("name", flat=True)) == ["outage 1"]
+    assert (runtime.result.processed, runtime.result.failures, runtime.result.dead) == (1, 0, 0)
+    if transport_kind == "db":
+        assert QueueMessage.objects.get(queue=names["queue"]).trials == 0
