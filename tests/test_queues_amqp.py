@@ -8,6 +8,7 @@ consumers are in test_queues_amqp_faults.py.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -405,3 +406,41 @@ def test_with_rabbitmq_unreachable_publish_and_receive_give_up_after_the_bounded
 
     assert 0.3 <= time.monotonic() - started < 10  # two pauses of 0.05 s and 0.1 s, twice
     transport.close()
+
+
+def _rabbitmq_down(settings) -> None:
+    settings.QUEUES = {
+        **settings.QUEUES,
+        "CONNECTION": "amqp",
+        "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2F",
+        "AMQP_RECONNECT_ATTEMPTS": 1,
+    }
+
+
+def _pika_errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("pika") and r.levelno >= logging.ERROR]
+
+
+def test_queue_setup_with_rabbitmq_down_is_one_clear_error_without_pika_tracebacks(settings, caplog):
+    from django.core.management import CommandError, call_command
+
+    _rabbitmq_down(settings)
+
+    with pytest.raises(CommandError, match=r"setting up the amqp topology failed: cannot connect to RabbitMQ at 127\.0\.0\.1:1"):
+        call_command("queue_setup", stdout=io.StringIO())
+
+    assert _pika_errors(caplog) == []
+
+
+@pytest.mark.django_db
+def test_consumers_list_with_rabbitmq_down_shows_unknown_waiting_and_says_why(settings, caplog):
+    from django.core.management import call_command
+
+    _rabbitmq_down(settings)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("queue_consumers_list", stdout=out, stderr=err)
+
+    assert "async.operations.all" in out.getvalue() and " ? " in out.getvalue()
+    assert "WAITING unknown (?) on amqp: cannot connect to RabbitMQ at 127.0.0.1:1" in err.getvalue()
+    assert _pika_errors(caplog) == []
