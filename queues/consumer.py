@@ -287,6 +287,7 @@ class ConsumerRuntime:
             self._process_one(delivery)
             return
         group: list[Delivery] = []
+        again: list[Delivery] | None = None
         done: list[Delivery] = []
         rejected: set[int] = set()
         duplicates = 0
@@ -334,15 +335,18 @@ class ConsumerRuntime:
                 again = group
             else:
                 again = [d for d in group if id(d) not in rejected]  # dead-lettered for good
+        except Exception:
+            self._pending[:0] = group  # rolled back: give them back with the rest
+            raise
+        if again is not None:
+            # Outside the `except`: a failure logged below must not carry the group's
+            # exception as its context (operators would read two tracebacks for one error).
             self._done_ids = self._already_processed(group)
             self._committed_ids = set(self._done_ids)
             self.result.received += len(group)
             for delivery in again:
                 self._process_one(delivery)
             return
-        except Exception:
-            self._pending[:0] = group  # rolled back: give them back with the rest
-            raise
         self.result.received += len(group)
         self._committed_ids.update(fresh)
         self.result.duplicates += duplicates
@@ -439,6 +443,7 @@ class ConsumerRuntime:
         assert self.batch_handler is not None
         transport = self.transport
         name = self.consumer.name
+        failed = False
         try:
             with transaction.atomic():
                 ids = [d.envelope.message_id for d in live if d.envelope]
@@ -460,8 +465,11 @@ class ConsumerRuntime:
                 if transport.acks_in_transaction:
                     transport.ack(live)
         except Exception as exc:
-            # Find the culprit: run the batch's messages one by one instead.
             logger.warning("consumer %s: batch of %d failed (%s); processing one by one", name, len(live), exc)
+            failed = True
+        if failed:
+            # Find the culprit: run the batch's messages one by one instead (outside the
+            # `except`, so their own errors are logged without the batch's as context).
             for delivery in live:
                 self._process_one(delivery)
             return

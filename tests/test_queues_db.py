@@ -238,3 +238,19 @@ def test_without_group_commit_each_message_commits_alone(topo, settings):
     assert runtime.commit_interval == 0
     assert sorted(Group.objects.values_list("name", flat=True)) == ["g0", "g2"]
     assert (runtime.result.processed, runtime.result.dead) == (2, 1)
+
+
+def test_a_failure_in_a_rolled_back_group_is_logged_with_its_own_traceback_only(queue_registry, unique, caplog):
+    def handler(env):
+        if env.body["n"] == 1:
+            raise RuntimeError("it was me")
+
+    names = simple_topology(unique, "db", handler=handler)
+    publish_many([("t", {"n": n}, None) for n in range(3)])
+
+    ConsumerRuntime(names["consumer"], max_idle_time=0.2, sleep=0.05, max_trials=1).run()
+
+    (failure,) = [r for r in caplog.records if "failed: RuntimeError: it was me" in r.getMessage()]
+    assert failure.exc_info is not None and failure.exc_info[1].__context__ is None, (
+        "the group's rollback must not be chained onto the message's own error"
+    )
