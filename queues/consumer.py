@@ -94,6 +94,7 @@ class ConsumerRuntime:
         self.process: ConsumerProcess | None = None
         self._stop = threading.Event()
         self._stop_reason = "stopped"
+        self._next_tick = 0.0  # when the next heartbeat is due (monotonic)
         self._pending: list[Delivery] = []
         # Claims (db transport) that could not be given back while the database was
         # down: given back as soon as it answers, rather than after the visibility timeout.
@@ -145,12 +146,9 @@ class ConsumerRuntime:
 
     def _loop(self) -> str:
         last_activity = time.monotonic()
-        next_tick = 0.0
         reconnects = 0
         while True:
-            if time.monotonic() >= next_tick:
-                self._tick()
-                next_tick = time.monotonic() + self.heartbeat_interval
+            self._tick_if_due()
             if self.stopping:
                 return self._stop_reason
             if self.periodics.tasks and not self.periodics.seconds_until_next():
@@ -165,7 +163,7 @@ class ConsumerRuntime:
                 return "max_idle_time"
             timeout = min(
                 self.sleep,
-                max(0.0, next_tick - time.monotonic()),
+                max(0.0, self._next_tick - time.monotonic()),
                 self.periodics.seconds_until_next(),
                 idle_left if idle_left is not None else float("inf"),
             )
@@ -208,6 +206,11 @@ class ConsumerRuntime:
         else:
             want = int(conf.get("AMQP_PREFETCH"))
         return max(1, min(want, remaining) if remaining is not None else want)
+
+    def _tick_if_due(self) -> None:
+        if time.monotonic() >= self._next_tick:
+            self._tick()
+            self._next_tick = time.monotonic() + self.heartbeat_interval
 
     def _tick(self) -> None:
         """Heartbeat, notice a restart request, drop stale database connections."""
@@ -272,6 +275,9 @@ class ConsumerRuntime:
         self._committed_ids = set(self._done_ids)
         while self._pending and not self.stopping:
             self._process_group()
+            # A prefetched batch may take long: stay visibly alive and notice a
+            # restart request between groups, not only after the whole batch.
+            self._tick_if_due()
         self._release_pending()
 
     def _process_group(self) -> None:

@@ -254,3 +254,24 @@ def test_a_failure_in_a_rolled_back_group_is_logged_with_its_own_traceback_only(
     assert failure.exc_info is not None and failure.exc_info[1].__context__ is None, (
         "the group's rollback must not be chained onto the message's own error"
     )
+
+
+def test_a_restart_request_is_noticed_between_messages_of_a_claimed_batch(queue_registry, unique):
+    from queues import processes
+
+    handled: list[int] = []
+
+    def handler(env):
+        handled.append(env.body["n"])
+        if env.body["n"] == 2:
+            processes.request_restart(names["consumer"])
+
+    names = simple_topology(unique, "db", handler=handler)
+    publish_many([("t", {"n": n}, None) for n in range(20)])  # claimed in one batch of up to 100
+
+    runtime = ConsumerRuntime(names["consumer"], max_idle_time=2, heartbeat_interval=0, commit_interval=0)
+    result = runtime.run()
+
+    assert result.reason == "restart"
+    assert handled == [0, 1, 2]
+    assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").count() == 17
