@@ -316,3 +316,33 @@ def test_a_database_outage_while_handling_costs_no_trial_and_the_consumer_waits_
     assert (runtime.result.processed, runtime.result.failures, runtime.result.dead) == (1, 0, 0)
     if transport_kind == "db":
         assert QueueMessage.objects.get(queue=names["queue"]).trials == 0
+
+
+def test_memory_stays_flat_over_a_long_run(transport_kind, make_transport, unique):
+    """Traced Python memory after 600 messages and after 2,400 more of the same run
+    must be about the same: anything kept per message (ids, deliveries, frames,
+    cached queries) would grow it by hundreds of kilobytes."""
+    import gc
+    import tracemalloc
+
+    warm, total = 600, 3000
+    samples: dict[int, int] = {}
+
+    def handler(env):
+        if env.body["n"] in (warm, total - 1):
+            gc.collect()
+            samples[env.body["n"]] = tracemalloc.get_traced_memory()[0]
+
+    names = simple_topology(unique, transport_kind, handler=handler)
+    make_transport().setup(registry.topology(transport_kind))
+    publish_many([("t", {"n": n}, None) for n in range(total)])
+
+    tracemalloc.start()
+    try:
+        runtime = _consume(names["consumer"], max_messages=total, max_idle_time=5)
+    finally:
+        tracemalloc.stop()
+
+    assert runtime.result.processed == total
+    growth = samples[total - 1] - samples[warm]
+    assert growth < 150_000, f"memory grew by {growth:,} bytes over {total - warm:,} messages"
