@@ -444,3 +444,36 @@ def test_consumers_list_with_rabbitmq_down_shows_unknown_waiting_and_says_why(se
     assert "async.operations.all" in out.getvalue() and " ? " in out.getvalue()
     assert "WAITING unknown (?) on amqp: cannot connect to RabbitMQ at 127.0.0.1:1" in err.getvalue()
     assert _pika_errors(caplog) == []
+
+
+def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_words(raw_channel, unique):
+    """The db transport and the checks route with queues.routing.matches; RabbitMQ
+    is the reference. Every pattern over {a, b, *, #} of 1-3 words against keys of
+    0-3 words (and the odd ones with empty words) must route the same."""
+    import itertools
+
+    from queues.routing import matches
+
+    tokens = ["a", "b", "*", "#"]
+    patterns = [".".join(p) for n in (1, 2, 3) for p in itertools.product(tokens, repeat=n)]
+    keys = [".".join(k) for n in range(4) for k in itertools.product("ab", repeat=n)] + ["a..b", ".a", "a."]
+    exchange = unique("fuzz")
+    raw_channel.exchange_declare(exchange, "topic", auto_delete=True)
+    queues = {}
+    for pattern in patterns:
+        queues[pattern] = raw_channel.queue_declare("", exclusive=True).method.queue
+        raw_channel.queue_bind(queues[pattern], exchange, pattern)
+    raw_channel.confirm_delivery()
+    for key in keys:
+        raw_channel.basic_publish(exchange, key, key.encode())
+
+    disagreements = {}
+    for pattern, queue in queues.items():
+        routed = set()
+        while (message := raw_channel.basic_get(queue, auto_ack=True))[0] is not None:
+            routed.add(message[2].decode())
+        ours = {key for key in keys if matches(pattern, key)}
+        if routed != ours:
+            disagreements[pattern] = (sorted(routed), sorted(ours))
+    assert disagreements == {}
+    raw_channel.exchange_delete(exchange)
