@@ -275,3 +275,32 @@ def test_a_restart_request_is_noticed_between_messages_of_a_claimed_batch(queue_
     assert result.reason == "restart"
     assert handled == [0, 1, 2]
     assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").count() == 17
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_on_sqlite_a_busy_consumer_lets_another_writer_in_within_a_second(queue_registry, unique):
+    """SQLite has one writer: a consumer committing back to back must not make a web
+    request (here: another thread's insert) wait until the whole queue is drained."""
+    import threading
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite makes writers wait for each other")
+    names = simple_topology(unique, "db", handler=lambda env: time.sleep(0.004))
+    publish_many([("t", {"n": n}, None) for n in range(1000)])  # about 4 s of work
+    runtime = ConsumerRuntime(names["consumer"], max_idle_time=0.5, sleep=0.05)
+    consumer = threading.Thread(target=runtime.run)
+    consumer.start()
+    try:
+        time.sleep(0.8)  # well into the back-to-back commits
+        started = time.monotonic()
+        Group.objects.create(name="written while the consumer is busy")
+        waited = time.monotonic() - started
+    finally:
+        runtime.stop()
+        consumer.join(timeout=30)
+
+    assert waited < 1.0, f"the insert waited {waited:.1f}s for the consumer"
+    assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").exists(), "the queue was still busy"
