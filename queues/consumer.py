@@ -372,11 +372,15 @@ class ConsumerRuntime:
         if again is not None:
             # Outside the `except`: a failure logged below must not carry the group's
             # exception as its context (operators would read two tracebacks for one error).
+            # The messages go back in hand first, so that if the database is gone they
+            # are given back with the rest instead of waiting out a visibility timeout.
+            self._pending[:0] = again
+            self.result.received += len(group) - len(again)
             self._done_ids = self._already_processed(group)
             self._committed_ids = set(self._done_ids)
-            self.result.received += len(group)
-            for delivery in again:
-                self._process_one(delivery)
+            for _ in range(len(again)):
+                self.result.received += 1
+                self._process_one(self._pending.pop(0))
             return
         self.result.received += len(group)
         self._committed_ids.update(fresh)
