@@ -56,8 +56,12 @@ class Transport(abc.ABC):
     acks_in_transaction: bool = False
 
     @classmethod
-    def from_settings(cls) -> Transport:
-        """Return a transport configured from `queues.conf` (settings.QUEUES)."""
+    def from_settings(cls, *, fail_fast: bool = False) -> Transport:
+        """Return a transport configured from `queues.conf` (settings.QUEUES).
+
+        `fail_fast`: one connection attempt instead of the reconnection backoff, for
+        probes that are repeated anyway (the runner's queue counts, listings).
+        """
         return cls()
 
     def release(self, deliveries: Sequence[Delivery]) -> None:

@@ -66,7 +66,7 @@ def _waiting(
 ) -> str:
     try:
         if connection not in transports:
-            transports[connection] = create_transport(connection)
+            transports[connection] = create_transport(connection, fail_fast=True)
         transport = transports[connection]
         return "?" if transport is None else str(transport.count(queue))
     except QueueError as exc:

@@ -99,9 +99,10 @@ class AmqpTransport(Transport):
         self._consumer = Consumer(Link(self.url, "consumer", backoff), prefetch=self.prefetch)
 
     @classmethod
-    def from_settings(cls) -> AmqpTransport:
-        """Return a transport for QUEUES["AMQP_URL"], its prefetch and queue type."""
-        return cls()
+    def from_settings(cls, *, fail_fast: bool = False) -> AmqpTransport:
+        """Return a transport for QUEUES["AMQP_URL"], its prefetch and queue type;
+        with `fail_fast`, one that gives up after one connection attempt."""
+        return cls(backoff=Backoff(attempts=1)) if fail_fast else cls()
 
     def __repr__(self) -> str:
         return f"<AmqpTransport {describe(self.url)}>"

@@ -116,7 +116,7 @@ class Link:
                 if attempt > len(waits):
                     raise TransportError(
                         f"cannot connect to RabbitMQ at {describe(self.url)} "
-                        f"after {attempt} attempts: {exc!r}"
+                        f"after {attempt} attempt{'s' if attempt != 1 else ''}: {exc!r}"
                     ) from exc
                 logger.warning(
                     "RabbitMQ %s connection to %s failed (attempt %d of %d): %r; retrying in %.2fs",
