@@ -350,3 +350,27 @@ def test_memory_stays_flat_over_a_long_run(transport_kind, make_transport, uniqu
     assert runtime.result.processed == total
     growth = samples[total - 1] - samples[warm]
     assert growth < 150_000, f"memory grew by {growth:,} bytes over {total - warm:,} messages"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_publish_on_commit_sends_only_after_a_real_commit_and_never_after_a_rollback(
+    transport_kind, make_transport, unique
+):
+    from django.db import transaction
+
+    from queues import publish_on_commit
+
+    names = simple_topology(unique, transport_kind)
+    transport = make_transport()
+    transport.setup(registry.topology(transport_kind))
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish_on_commit("t", {"n": "rolled back"})
+        raise RuntimeError("the caller's work failed")
+    with transaction.atomic():
+        message_id = publish_on_commit("t", {"n": "committed"})
+        assert make_transport().count(names["queue"]) == 0, "nothing is sent before the commit"
+
+    (delivery,) = drain(transport, names["queue"], 1)
+    assert (delivery.envelope.message_id, delivery.envelope.body) == (message_id, {"n": "committed"})
+    assert transport.receive(names["queue"], 10, 0.2) == []
