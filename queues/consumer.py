@@ -505,6 +505,9 @@ class ConsumerRuntime:
         if failed:
             # Find the culprit: run the batch's messages one by one instead (outside the
             # `except`, so their own errors are logged without the batch's as context).
+            # The batch's look-up of processed ids rolled back with it: look again, so
+            # that a redelivered message of a failed batch is skipped, not run again.
+            self._done_ids = self._already_processed(live)
             for delivery in live:
                 self._process_one(delivery)
             return

@@ -304,3 +304,24 @@ def test_on_sqlite_a_busy_consumer_lets_another_writer_in_within_a_second(queue_
 
     assert waited < 1.0, f"the insert waited {waited:.1f}s for the consumer"
     assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").exists(), "the queue was still busy"
+
+
+def test_an_already_processed_message_in_a_failing_batch_is_skipped_not_run_again(topo):
+    publish_many([("t", {"n": n}, None) for n in range(3)])
+    first = QueueMessage.objects.filter(queue=topo["queue"]).order_by("id").first()
+    ProcessedMessage.objects.create(consumer=topo["consumer"], message_id=first.message_id)
+    calls: list[list[int]] = []
+
+    def batch(envelopes):
+        calls.append([e.body["n"] for e in envelopes])
+        if len(envelopes) > 1:
+            raise RuntimeError("one of you is bad")
+
+    runtime = ConsumerRuntime(topo["consumer"], batch_size=10, max_idle_time=0.2, sleep=0.05, max_trials=1)
+    runtime.batch_handler = batch
+    runtime.consumer = dataclasses.replace(runtime.consumer, handler=None)
+
+    result = runtime.run()
+
+    assert [0] not in calls, "the processed message did not run again"
+    assert (result.processed, result.duplicates, result.failures, result.dead) == (2, 1, 0, 0)
