@@ -118,6 +118,9 @@ class ConsumerRuntime:
         """Ask the loop to exit after the current message (safe from signal handlers and threads)."""
         self._stop_reason = reason
         self._stop.set()
+        transport = self._transport
+        if transport is not None:
+            transport.interrupt()  # e.g. a RabbitMQ reconnection backoff of ~28 s
 
     @property
     def stopping(self) -> bool:
@@ -238,6 +241,8 @@ class ConsumerRuntime:
             logger.exception("consumer %s: heartbeat failed", self.consumer.name)
 
     def _reconnect(self, exc: Exception, attempt: int) -> None:
+        if self.stopping:
+            return  # the loop exits next; nothing to reconnect for
         pause = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
         logger.warning("consumer %s: transport failed (%s); reconnecting in %.1fs", self.consumer.name, exc, pause)
         if self._owns_transport and self._transport is not None and not self._unreleased:

@@ -477,3 +477,41 @@ def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_wo
             disagreements[pattern] = (sorted(routed), sorted(ours))
     assert disagreements == {}
     raw_channel.exchange_delete(exchange)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_consumer_waiting_for_an_unreachable_rabbitmq_stops_at_once_when_asked(settings, queue_registry, unique):
+    """SIGTERM calls stop(): it must cut the reconnection backoff (about 28 s by
+    default) short, or a supervisor's stop timeout kills the consumer instead."""
+    import threading
+
+    from django.db import connection
+
+    from queues import Consumer as ConsumerDeclaration
+    from queues import Queue as QueueDeclaration
+    from queues import registry
+    from queues.consumer import ConsumerRuntime
+
+    settings.QUEUES = {**settings.QUEUES, "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2F"}
+    queue, name = unique("q"), unique("c")
+    registry.declare(
+        QueueDeclaration(queue, connection="amqp"),
+        ConsumerDeclaration(name=name, queue=queue, connection="amqp", handler=lambda env: None),
+    )
+    runtime = ConsumerRuntime(name, register=False)
+
+    def run() -> None:
+        try:
+            runtime.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(1.0)  # inside the reconnection backoff
+    asked = time.monotonic()
+    runtime.stop("SIGTERM")
+    thread.join(timeout=10)
+
+    assert not thread.is_alive() and time.monotonic() - asked < 2
+    assert runtime.result.reason == "SIGTERM"

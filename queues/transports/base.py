@@ -64,6 +64,11 @@ class Transport(abc.ABC):
         """
         return cls()
 
+    def interrupt(self) -> None:
+        """Cut short any reconnection backoff, now and later: the caller is stopping
+        (safe from a signal handler). The interrupted operation raises TransportError."""
+        return None
+
     def release(self, deliveries: Sequence[Delivery]) -> None:
         """Give back received deliveries that were not processed (a consumer stopping
         mid-batch), without counting a trial. Default: nothing, closing the connection
