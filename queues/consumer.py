@@ -236,6 +236,9 @@ class ConsumerRuntime:
         try:
             if processes.heartbeat(self.process, self.result.processed, self.result.failures):
                 self.stop("restart")
+        except DatabaseError as exc:
+            # The database is down or restarting: one line per heartbeat, no traceback.
+            logger.warning("consumer %s: heartbeat failed: %s", self.consumer.name, exc)
         except Exception:
             # A missed heartbeat is not worth dying for; the next tick tries again.
             logger.exception("consumer %s: heartbeat failed", self.consumer.name)
