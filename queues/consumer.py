@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 
 from queues import conf, processes
 from queues import registry as registry_module
@@ -37,6 +37,16 @@ from queues.transports import Delivery, Envelope, Transport, create_transport
 logger = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # then 30 s between attempts
+
+# SQLite has one writer at a time, and a writer kept waiting retries on its own
+# schedule (SQLite's busy handler sleeps up to 100 ms between tries). A busy consumer
+# commits its groups back to back, so a web request or a command wanting to write
+# would almost never find the lock free until the queue is drained. After this many
+# seconds of back-to-back transactions the consumer pauses for longer than one such
+# sleep, so another writer waits about half a second at most (for ~18% of a busy
+# consumer's throughput on SQLite; nothing changes on PostgreSQL).
+SQLITE_YIELD_EVERY = 0.5
+SQLITE_YIELD_FOR = 0.11
 
 
 @dataclass
@@ -94,7 +104,12 @@ class ConsumerRuntime:
         self.process: ConsumerProcess | None = None
         self._stop = threading.Event()
         self._stop_reason = "stopped"
+        self._next_tick = 0.0  # when the next heartbeat is due (monotonic)
+        self._writing_since: float | None = None  # start of back-to-back transactions (SQLite)
         self._pending: list[Delivery] = []
+        # Claims (db transport) that could not be given back while the database was
+        # down: given back as soon as it answers, rather than after the visibility timeout.
+        self._unreleased: list[Delivery] = []
         self._done_ids: set[str] = set()  # processed, or known processed, in this batch
         self._committed_ids: set[str] = set()  # de-duplication records written in this batch
 
@@ -103,6 +118,9 @@ class ConsumerRuntime:
         """Ask the loop to exit after the current message (safe from signal handlers and threads)."""
         self._stop_reason = reason
         self._stop.set()
+        transport = self._transport
+        if transport is not None:
+            transport.interrupt()  # e.g. a RabbitMQ reconnection backoff of ~28 s
 
     @property
     def stopping(self) -> bool:
@@ -125,6 +143,7 @@ class ConsumerRuntime:
         try:
             self.result.reason = self._loop()
         finally:
+            self._pending[:0], self._unreleased = self._unreleased, []
             self._release_pending()
             if self._owns_transport and self._transport is not None:
                 self._close_transport()
@@ -141,12 +160,9 @@ class ConsumerRuntime:
 
     def _loop(self) -> str:
         last_activity = time.monotonic()
-        next_tick = 0.0
         reconnects = 0
         while True:
-            if time.monotonic() >= next_tick:
-                self._tick()
-                next_tick = time.monotonic() + self.heartbeat_interval
+            self._tick_if_due()
             if self.stopping:
                 return self._stop_reason
             if self.periodics.tasks and not self.periodics.seconds_until_next():
@@ -161,11 +177,14 @@ class ConsumerRuntime:
                 return "max_idle_time"
             timeout = min(
                 self.sleep,
-                max(0.0, next_tick - time.monotonic()),
+                max(0.0, self._next_tick - time.monotonic()),
                 self.periodics.seconds_until_next(),
                 idle_left if idle_left is not None else float("inf"),
             )
             try:
+                if self._unreleased:
+                    self.transport.release(self._unreleased)
+                    self._unreleased = []
                 deliveries = self.transport.receive(self.consumer.queue, self._want(remaining), timeout)
                 reconnects = 0
             except TransportError as exc:
@@ -173,10 +192,16 @@ class ConsumerRuntime:
                 reconnects += 1
                 continue
             if not deliveries:
+                self._writing_since = None
                 continue
             last_activity = time.monotonic()
             try:
-                self._handle(deliveries)
+                try:
+                    self._handle(deliveries)
+                except DatabaseError as exc:
+                    if not database_unreachable():
+                        raise
+                    raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
             except TransportError as exc:
                 self._release_pending()
                 self._reconnect(exc, reconnects)
@@ -197,6 +222,11 @@ class ConsumerRuntime:
             want = int(conf.get("AMQP_PREFETCH"))
         return max(1, min(want, remaining) if remaining is not None else want)
 
+    def _tick_if_due(self) -> None:
+        if time.monotonic() >= self._next_tick:
+            self._tick()
+            self._next_tick = time.monotonic() + self.heartbeat_interval
+
     def _tick(self) -> None:
         """Heartbeat, notice a restart request, drop stale database connections."""
         if not connection.in_atomic_block:  # a test (or caller) may hold a transaction
@@ -206,14 +236,19 @@ class ConsumerRuntime:
         try:
             if processes.heartbeat(self.process, self.result.processed, self.result.failures):
                 self.stop("restart")
+        except DatabaseError as exc:
+            # The database is down or restarting: one line per heartbeat, no traceback.
+            logger.warning("consumer %s: heartbeat failed: %s", self.consumer.name, exc)
         except Exception:
             # A missed heartbeat is not worth dying for; the next tick tries again.
             logger.exception("consumer %s: heartbeat failed", self.consumer.name)
 
     def _reconnect(self, exc: Exception, attempt: int) -> None:
+        if self.stopping:
+            return  # the loop exits next; nothing to reconnect for
         pause = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
         logger.warning("consumer %s: transport failed (%s); reconnecting in %.1fs", self.consumer.name, exc, pause)
-        if self._owns_transport and self._transport is not None:
+        if self._owns_transport and self._transport is not None and not self._unreleased:
             self._close_transport()
             self._transport = None
         if not connection.in_atomic_block:
@@ -233,8 +268,18 @@ class ConsumerRuntime:
             try:
                 self._transport.release(pending)
             except TransportError:
+                if self._transport.acks_in_transaction:  # claims in the database outlive the error
+                    self._unreleased.extend(pending)
                 logger.warning("consumer %s: could not release %d message(s); they come back after the "
                                "visibility timeout", self.consumer.name, len(pending))
+
+    def _release_quietly(self, deliveries: list[Delivery]) -> None:
+        try:
+            self.transport.release(deliveries)
+        except TransportError:
+            if self.transport.acks_in_transaction:  # claims in the database outlive the error
+                self._unreleased.extend(deliveries)
+            logger.debug("consumer %s: releasing failed; redelivered later", self.consumer.name, exc_info=True)
 
     # -- handling ------------------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:
@@ -244,13 +289,29 @@ class ConsumerRuntime:
             self._pending = list(deliveries)  # released if the batch fails midway
             self._process_batch(self._pending)
             self._pending = []
+            self._let_other_writers_in()
             return
         self._pending = list(deliveries)
         self._done_ids = self._already_processed(deliveries)
         self._committed_ids = set(self._done_ids)
         while self._pending and not self.stopping:
             self._process_group()
+            # A prefetched batch may take long: stay visibly alive and notice a
+            # restart request between groups, not only after the whole batch.
+            self._tick_if_due()
+            self._let_other_writers_in()
         self._release_pending()
+
+    def _let_other_writers_in(self) -> None:
+        """On SQLite, pause now and then between transactions: see SQLITE_YIELD_EVERY."""
+        if connection.vendor != "sqlite" or connection.in_atomic_block:
+            return
+        now = time.monotonic()
+        if self._writing_since is None:
+            self._writing_since = now
+        elif now - self._writing_since >= SQLITE_YIELD_EVERY:
+            self._stop.wait(SQLITE_YIELD_FOR)
+            self._writing_since = time.monotonic()
 
     def _process_group(self) -> None:
         """Process pending messages in one transaction, committed every
@@ -265,6 +326,7 @@ class ConsumerRuntime:
             self._process_one(delivery)
             return
         group: list[Delivery] = []
+        again: list[Delivery] | None = None
         done: list[Delivery] = []
         rejected: set[int] = set()
         duplicates = 0
@@ -312,15 +374,22 @@ class ConsumerRuntime:
                 again = group
             else:
                 again = [d for d in group if id(d) not in rejected]  # dead-lettered for good
-            self._done_ids = self._already_processed(group)
-            self._committed_ids = set(self._done_ids)
-            self.result.received += len(group)
-            for delivery in again:
-                self._process_one(delivery)
-            return
         except Exception:
             self._pending[:0] = group  # rolled back: give them back with the rest
             raise
+        if again is not None:
+            # Outside the `except`: a failure logged below must not carry the group's
+            # exception as its context (operators would read two tracebacks for one error).
+            # The messages go back in hand first, so that if the database is gone they
+            # are given back with the rest instead of waiting out a visibility timeout.
+            self._pending[:0] = again
+            self.result.received += len(group) - len(again)
+            self._done_ids = self._already_processed(group)
+            self._committed_ids = set(self._done_ids)
+            for _ in range(len(again)):
+                self.result.received += 1
+                self._process_one(self._pending.pop(0))
+            return
         self.result.received += len(group)
         self._committed_ids.update(fresh)
         self.result.duplicates += duplicates
@@ -391,6 +460,13 @@ class ConsumerRuntime:
                 if transport.acks_in_transaction:
                     transport.ack([delivery])
         except Exception as exc:
+            if isinstance(exc, DatabaseError) and database_unreachable():
+                # Not the message's fault: give it back without a trial (retrying now
+                # would only race through MAX_TRIALS into the dead letters) and let
+                # the loop wait for the database like for a broker.
+                self.result.received -= 1
+                self._release_quietly([delivery])
+                raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
             self._failed(delivery, exc)
             return
         self._done_ids.add(envelope.message_id)
@@ -410,6 +486,7 @@ class ConsumerRuntime:
         assert self.batch_handler is not None
         transport = self.transport
         name = self.consumer.name
+        failed = False
         try:
             with transaction.atomic():
                 ids = [d.envelope.message_id for d in live if d.envelope]
@@ -431,8 +508,14 @@ class ConsumerRuntime:
                 if transport.acks_in_transaction:
                     transport.ack(live)
         except Exception as exc:
-            # Find the culprit: run the batch's messages one by one instead.
             logger.warning("consumer %s: batch of %d failed (%s); processing one by one", name, len(live), exc)
+            failed = True
+        if failed:
+            # Find the culprit: run the batch's messages one by one instead (outside the
+            # `except`, so their own errors are logged without the batch's as context).
+            # The batch's look-up of processed ids rolled back with it: look again, so
+            # that a redelivered message of a failed batch is skipped, not run again.
+            self._done_ids = self._already_processed(live)
             for delivery in live:
                 self._process_one(delivery)
             return
@@ -465,6 +548,26 @@ class ConsumerRuntime:
         )
         self.transport.dead_letter(delivery, reason)
         self.result.dead += 1
+
+
+class DatabaseUnavailable(TransportError):
+    """The project's database cannot be reached: wait and reconnect, count no trial."""
+
+
+def database_unreachable() -> bool:
+    """Return True if the default database cannot be reached right now (after an error).
+
+    An error inside a handler may be the message's fault (a constraint, bad SQL) or
+    the database's (down, restarting, connection killed). A fresh connection decides.
+    """
+    if connection.in_atomic_block:
+        return False  # a caller's transaction: not ours to close and probe
+    try:
+        connection.close_if_unusable_or_obsolete()
+        connection.ensure_connection()
+        return not connection.is_usable()
+    except DatabaseError:
+        return True
 
 
 class _GroupFailed(Exception):

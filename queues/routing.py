@@ -17,7 +17,13 @@ def is_pattern(name: str) -> bool:
 
 def matches(pattern: str, topic: str) -> bool:
     """Return True if the routing key `topic` matches the binding `pattern`."""
-    return _matches(tuple(pattern.split(".")), tuple(topic.split(".")))
+    return _matches(_words(pattern), _words(topic))
+
+
+def _words(name: str) -> tuple[str, ...]:
+    # As RabbitMQ: an empty routing key (or binding) has no words at all, so `*`
+    # does not match it; "a..b" has an empty middle word.
+    return tuple(name.split(".")) if name else ()
 
 
 @lru_cache(maxsize=4096)

@@ -96,7 +96,9 @@ class Runner:
         connection = self.registry.consumer_connection(consumer)
         try:
             if connection not in self._transports:
-                self._transports[connection] = create_transport(connection)
+                # One attempt: the next tick tries again, and a long reconnection
+                # backoff here would hold up every other consumer and SIGTERM.
+                self._transports[connection] = create_transport(connection, fail_fast=True)
             return self._transports[connection].count(consumer.queue) > 0
         except TransportError as exc:
             logger.warning("runner: cannot count queue %s (%s); not spawning %s", consumer.queue, exc, name)

@@ -8,6 +8,7 @@ consumers are in test_queues_amqp_faults.py.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -405,3 +406,112 @@ def test_with_rabbitmq_unreachable_publish_and_receive_give_up_after_the_bounded
 
     assert 0.3 <= time.monotonic() - started < 10  # two pauses of 0.05 s and 0.1 s, twice
     transport.close()
+
+
+def _rabbitmq_down(settings) -> None:
+    settings.QUEUES = {
+        **settings.QUEUES,
+        "CONNECTION": "amqp",
+        "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2F",
+        "AMQP_RECONNECT_ATTEMPTS": 1,
+    }
+
+
+def _pika_errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("pika") and r.levelno >= logging.ERROR]
+
+
+def test_queue_setup_with_rabbitmq_down_is_one_clear_error_without_pika_tracebacks(settings, caplog):
+    from django.core.management import CommandError, call_command
+
+    _rabbitmq_down(settings)
+
+    with pytest.raises(CommandError, match=r"setting up the amqp topology failed: cannot connect to RabbitMQ at 127\.0\.0\.1:1"):
+        call_command("queue_setup", stdout=io.StringIO())
+
+    assert _pika_errors(caplog) == []
+
+
+@pytest.mark.django_db
+def test_consumers_list_with_rabbitmq_down_shows_unknown_waiting_and_says_why(settings, caplog):
+    from django.core.management import call_command
+
+    _rabbitmq_down(settings)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("queue_consumers_list", stdout=out, stderr=err)
+
+    assert "async.operations.all" in out.getvalue() and " ? " in out.getvalue()
+    assert "WAITING unknown (?) on amqp: cannot connect to RabbitMQ at 127.0.0.1:1" in err.getvalue()
+    assert _pika_errors(caplog) == []
+
+
+def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_words(raw_channel, unique):
+    """The db transport and the checks route with queues.routing.matches; RabbitMQ
+    is the reference. Every pattern over {a, b, *, #} of 1-3 words against keys of
+    0-3 words (and the odd ones with empty words) must route the same."""
+    import itertools
+
+    from queues.routing import matches
+
+    tokens = ["a", "b", "*", "#"]
+    patterns = [".".join(p) for n in (1, 2, 3) for p in itertools.product(tokens, repeat=n)]
+    keys = [".".join(k) for n in range(4) for k in itertools.product("ab", repeat=n)] + ["a..b", ".a", "a."]
+    exchange = unique("fuzz")
+    raw_channel.exchange_declare(exchange, "topic", auto_delete=True)
+    queues = {}
+    for pattern in patterns:
+        queues[pattern] = raw_channel.queue_declare("", exclusive=True).method.queue
+        raw_channel.queue_bind(queues[pattern], exchange, pattern)
+    raw_channel.confirm_delivery()
+    for key in keys:
+        raw_channel.basic_publish(exchange, key, key.encode())
+
+    disagreements = {}
+    for pattern, queue in queues.items():
+        routed = set()
+        while (message := raw_channel.basic_get(queue, auto_ack=True))[0] is not None:
+            routed.add(message[2].decode())
+        ours = {key for key in keys if matches(pattern, key)}
+        if routed != ours:
+            disagreements[pattern] = (sorted(routed), sorted(ours))
+    assert disagreements == {}
+    raw_channel.exchange_delete(exchange)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_consumer_waiting_for_an_unreachable_rabbitmq_stops_at_once_when_asked(settings, queue_registry, unique):
+    """SIGTERM calls stop(): it must cut the reconnection backoff (about 28 s by
+    default) short, or a supervisor's stop timeout kills the consumer instead."""
+    import threading
+
+    from django.db import connection
+
+    from queues import Consumer as ConsumerDeclaration
+    from queues import Queue as QueueDeclaration
+    from queues import registry
+    from queues.consumer import ConsumerRuntime
+
+    settings.QUEUES = {**settings.QUEUES, "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2F"}
+    queue, name = unique("q"), unique("c")
+    registry.declare(
+        QueueDeclaration(queue, connection="amqp"),
+        ConsumerDeclaration(name=name, queue=queue, connection="amqp", handler=lambda env: None),
+    )
+    runtime = ConsumerRuntime(name, register=False)
+
+    def run() -> None:
+        try:
+            runtime.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(1.0)  # inside the reconnection backoff
+    asked = time.monotonic()
+    runtime.stop("SIGTERM")
+    thread.join(timeout=10)
+
+    assert not thread.is_alive() and time.monotonic() - asked < 2
+    assert runtime.result.reason == "SIGTERM"

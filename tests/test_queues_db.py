@@ -238,3 +238,90 @@ def test_without_group_commit_each_message_commits_alone(topo, settings):
     assert runtime.commit_interval == 0
     assert sorted(Group.objects.values_list("name", flat=True)) == ["g0", "g2"]
     assert (runtime.result.processed, runtime.result.dead) == (2, 1)
+
+
+def test_a_failure_in_a_rolled_back_group_is_logged_with_its_own_traceback_only(queue_registry, unique, caplog):
+    def handler(env):
+        if env.body["n"] == 1:
+            raise RuntimeError("it was me")
+
+    names = simple_topology(unique, "db", handler=handler)
+    publish_many([("t", {"n": n}, None) for n in range(3)])
+
+    ConsumerRuntime(names["consumer"], max_idle_time=0.2, sleep=0.05, max_trials=1).run()
+
+    (failure,) = [r for r in caplog.records if "failed: RuntimeError: it was me" in r.getMessage()]
+    assert failure.exc_info is not None and failure.exc_info[1].__context__ is None, (
+        "the group's rollback must not be chained onto the message's own error"
+    )
+
+
+def test_a_restart_request_is_noticed_between_messages_of_a_claimed_batch(queue_registry, unique):
+    from queues import processes
+
+    handled: list[int] = []
+
+    def handler(env):
+        handled.append(env.body["n"])
+        if env.body["n"] == 2:
+            processes.request_restart(names["consumer"])
+
+    names = simple_topology(unique, "db", handler=handler)
+    publish_many([("t", {"n": n}, None) for n in range(20)])  # claimed in one batch of up to 100
+
+    runtime = ConsumerRuntime(names["consumer"], max_idle_time=2, heartbeat_interval=0, commit_interval=0)
+    result = runtime.run()
+
+    assert result.reason == "restart"
+    assert handled == [0, 1, 2]
+    assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").count() == 17
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_on_sqlite_a_busy_consumer_lets_another_writer_in_within_a_second(queue_registry, unique):
+    """SQLite has one writer: a consumer committing back to back must not make a web
+    request (here: another thread's insert) wait until the whole queue is drained."""
+    import threading
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite makes writers wait for each other")
+    names = simple_topology(unique, "db", handler=lambda env: time.sleep(0.004))
+    publish_many([("t", {"n": n}, None) for n in range(1000)])  # about 4 s of work
+    runtime = ConsumerRuntime(names["consumer"], max_idle_time=0.5, sleep=0.05)
+    consumer = threading.Thread(target=runtime.run)
+    consumer.start()
+    try:
+        time.sleep(0.8)  # well into the back-to-back commits
+        started = time.monotonic()
+        Group.objects.create(name="written while the consumer is busy")
+        waited = time.monotonic() - started
+    finally:
+        runtime.stop()
+        consumer.join(timeout=30)
+
+    assert waited < 1.0, f"the insert waited {waited:.1f}s for the consumer"
+    assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").exists(), "the queue was still busy"
+
+
+def test_an_already_processed_message_in_a_failing_batch_is_skipped_not_run_again(topo):
+    publish_many([("t", {"n": n}, None) for n in range(3)])
+    first = QueueMessage.objects.filter(queue=topo["queue"]).order_by("id").first()
+    ProcessedMessage.objects.create(consumer=topo["consumer"], message_id=first.message_id)
+    calls: list[list[int]] = []
+
+    def batch(envelopes):
+        calls.append([e.body["n"] for e in envelopes])
+        if len(envelopes) > 1:
+            raise RuntimeError("one of you is bad")
+
+    runtime = ConsumerRuntime(topo["consumer"], batch_size=10, max_idle_time=0.2, sleep=0.05, max_trials=1)
+    runtime.batch_handler = batch
+    runtime.consumer = dataclasses.replace(runtime.consumer, handler=None)
+
+    result = runtime.run()
+
+    assert [0] not in calls, "the processed message did not run again"
+    assert (result.processed, result.duplicates, result.failures, result.dead) == (2, 1, 0, 0)

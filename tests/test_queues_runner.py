@@ -153,3 +153,20 @@ def test_embedded_consumers_can_be_switched_off(queue_registry, unique, settings
 
     assert embedded.threads == []
     embedded.stop()
+
+
+def test_with_rabbitmq_down_the_runner_spawns_nothing_and_answers_at_once(queue_registry, unique, settings):
+    """One connection attempt per tick: the reconnection backoff (about 28 s by
+    default) would hold up every other consumer's respawn and the runner's SIGTERM."""
+    settings.QUEUES = {**settings.QUEUES, "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2F"}
+    queue, name = unique("q"), unique("c")
+    registry.declare(
+        Queue(queue, connection="amqp"),
+        Consumer(name=name, queue=queue, connection="amqp", handler="tests.fixtures.queues_topology.record"),
+    )
+    runner = Runner(options={"consumers": [name], "only_spawn_when_message_available": True})
+    started = time.monotonic()
+
+    assert runner.tick() == 0
+
+    assert time.monotonic() - started < 2

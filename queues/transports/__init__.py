@@ -18,12 +18,13 @@ def transport_class(connection: str) -> type[Transport]:
     return import_string(TRANSPORT_CLASSES[conf.resolve_connection(connection)])
 
 
-def create_transport(connection: str) -> Transport:
+def create_transport(connection: str, *, fail_fast: bool = False) -> Transport:
     """Return a new transport for `connection`, configured from settings.
 
-    A transport is not thread-safe: create one per thread and close it.
+    A transport is not thread-safe: create one per thread and close it. `fail_fast`:
+    one connection attempt, no reconnection backoff (for probes repeated anyway).
     """
-    return transport_class(connection).from_settings()
+    return transport_class(connection).from_settings(fail_fast=fail_fast)
 
 
 __all__ = ["Delivery", "Envelope", "Transport", "create_transport", "transport_class"]

@@ -56,9 +56,18 @@ class Transport(abc.ABC):
     acks_in_transaction: bool = False
 
     @classmethod
-    def from_settings(cls) -> Transport:
-        """Return a transport configured from `queues.conf` (settings.QUEUES)."""
+    def from_settings(cls, *, fail_fast: bool = False) -> Transport:
+        """Return a transport configured from `queues.conf` (settings.QUEUES).
+
+        `fail_fast`: one connection attempt instead of the reconnection backoff, for
+        probes that are repeated anyway (the runner's queue counts, listings).
+        """
         return cls()
+
+    def interrupt(self) -> None:
+        """Cut short any reconnection backoff, now and later: the caller is stopping
+        (safe from a signal handler). The interrupted operation raises TransportError."""
+        return None
 
     def release(self, deliveries: Sequence[Delivery]) -> None:
         """Give back received deliveries that were not processed (a consumer stopping

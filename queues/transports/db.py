@@ -58,7 +58,7 @@ class DbTransport(Transport):
         self._last_reclaim: dict[str, float] = {}
 
     @classmethod
-    def from_settings(cls) -> DbTransport:
+    def from_settings(cls, *, fail_fast: bool = False) -> DbTransport:
         return cls()
 
     # -- topology ------------------------------------------------------------------

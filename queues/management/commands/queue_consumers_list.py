@@ -25,6 +25,7 @@ class Command(BaseCommand):
                 self.stdout.write(consumer.name)
             return
         transports: dict[str, Transport | None] = {}
+        problems: dict[str, str] = {}
         rows = [("NAME", "QUEUE", "CONNECTION", "HANDLER", "WAITING", "RUNNING")]
         for consumer in consumers:
             connection = registry.current().consumer_connection(consumer)
@@ -33,7 +34,7 @@ class Command(BaseCommand):
                 consumer.queue,
                 connection,
                 _handler_name(consumer),
-                _waiting(transports, connection, consumer.queue),
+                _waiting(transports, problems, connection, consumer.queue),
                 str(len(processes.running(consumer.name))),
             ))
         for transport in transports.values():
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        for connection, problem in problems.items():
+            self.stderr.write(f"WAITING unknown (?) on {connection}: {problem}")
         if topics:
             for consumer in consumers:
                 self.stdout.write(f"\n{consumer.name} receives:")
@@ -58,12 +61,15 @@ def _handler_name(consumer) -> str:
     return f"{handler.__module__}.{handler.__qualname__}"
 
 
-def _waiting(transports: dict[str, Transport | None], connection: str, queue: str) -> str:
+def _waiting(
+    transports: dict[str, Transport | None], problems: dict[str, str], connection: str, queue: str
+) -> str:
     try:
         if connection not in transports:
-            transports[connection] = create_transport(connection)
+            transports[connection] = create_transport(connection, fail_fast=True)
         transport = transports[connection]
         return "?" if transport is None else str(transport.count(queue))
-    except QueueError:
+    except QueueError as exc:
         transports[connection] = None  # unreachable: do not try again for every consumer
+        problems[connection] = str(exc)
         return "?"

@@ -18,6 +18,7 @@ pika's errors are translated into `queues.exceptions` (`TransportError`,
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,19 +90,21 @@ class AmqpTransport(Transport):
             attempts=int(conf.get("AMQP_RECONNECT_ATTEMPTS")),
             max_delay=float(conf.get("AMQP_RECONNECT_MAX_DELAY")),
         )
+        self._interrupted = threading.Event()
         self._publisher = Publisher(
-            Link(self.url, "publisher", backoff),
+            Link(self.url, "publisher", backoff, self._interrupted),
             confirm=confirm,
             confirm_timeout=confirm_timeout,
             attempts=publish_attempts,
             raise_unroutable=raise_unroutable,
         )
-        self._consumer = Consumer(Link(self.url, "consumer", backoff), prefetch=self.prefetch)
+        self._consumer = Consumer(Link(self.url, "consumer", backoff, self._interrupted), prefetch=self.prefetch)
 
     @classmethod
-    def from_settings(cls) -> AmqpTransport:
-        """Return a transport for QUEUES["AMQP_URL"], its prefetch and queue type."""
-        return cls()
+    def from_settings(cls, *, fail_fast: bool = False) -> AmqpTransport:
+        """Return a transport for QUEUES["AMQP_URL"], its prefetch and queue type;
+        with `fail_fast`, one that gives up after one connection attempt."""
+        return cls(backoff=Backoff(attempts=1)) if fail_fast else cls()
 
     def __repr__(self) -> str:
         return f"<AmqpTransport {describe(self.url)}>"
@@ -232,6 +235,10 @@ class AmqpTransport(Transport):
             return self._publisher.run(lambda channel: channel.queue_purge(queue).method.message_count)
         except pika_exceptions.ChannelClosedByBroker as exc:
             raise TransportError(f"RabbitMQ refused to purge {queue!r}: {exc!r}") from exc
+
+    def interrupt(self) -> None:
+        """End reconnection waits at once (a consumer stopping on SIGTERM)."""
+        self._interrupted.set()
 
     def close(self) -> None:
         self._consumer.drop()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
+import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
@@ -85,12 +85,14 @@ def describe(url: str) -> str:
 class Link:
     """A BlockingConnection that is opened on demand and replaced once it drops."""
 
-    def __init__(self, url: str, role: str, backoff: Backoff) -> None:
+    def __init__(self, url: str, role: str, backoff: Backoff, interrupted: threading.Event | None = None) -> None:
         self.url = url
         self.role = role
         self.backoff = backoff
         self.parameters = connection_parameters(url, role)
         self.connection: BlockingConnection | None = None
+        # Set (by AmqpTransport.interrupt) when the owner stops: waits end at once.
+        self.interrupted = interrupted or threading.Event()
 
     @property
     def is_open(self) -> bool:
@@ -116,14 +118,17 @@ class Link:
                 if attempt > len(waits):
                     raise TransportError(
                         f"cannot connect to RabbitMQ at {describe(self.url)} "
-                        f"after {attempt} attempts: {exc!r}"
+                        f"after {attempt} attempt{'s' if attempt != 1 else ''}: {exc!r}"
                     ) from exc
                 logger.warning(
                     "RabbitMQ %s connection to %s failed (attempt %d of %d): %r; retrying in %.2fs",
                     self.role, describe(self.url), attempt, self.backoff.attempts, exc,
                     waits[attempt - 1],
                 )
-                time.sleep(waits[attempt - 1])
+                if self.interrupted.wait(waits[attempt - 1]):
+                    raise TransportError(
+                        f"gave up connecting to RabbitMQ at {describe(self.url)}: stopping"
+                    ) from exc
             else:
                 if attempt > 1:
                     logger.info("RabbitMQ %s connection to %s is back", self.role, describe(self.url))
