@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from operations.actions.outbox import relay_unpublished, sweep_stuck
-from operations.actions.running import execute_operations, operation_ids
+from operations.actions.running import execute_operations, give_up_operation, operation_ids
 from queues import Envelope
 
 
@@ -24,6 +24,12 @@ def handle_operations(envelopes: Sequence[Envelope]) -> None:
     """Run the operations of a batch of messages (`queue_consumers_start --batch-size N`)
     in the runtime's one transaction, each in its own savepoint."""
     execute_operations(operation_ids([e.body for e in envelopes]))
+
+
+def dead_lettered(envelope: Envelope, reason: str) -> None:
+    """The message of an operation was set aside: leave the operation retriably failed."""
+    for operation_id in operation_ids([envelope.body]):
+        give_up_operation(operation_id, reason)
 
 
 def relay() -> None:

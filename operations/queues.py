@@ -68,7 +68,13 @@ def declarations(
         Queue(name=queue, connection=connection),
         *bindings,
         Publisher(topic=CATCH_ALL, connection=connection, exchange=exchange),
-        Consumer(name=consumer, queue=queue, handler=HANDLER, batch_handler=BATCH_HANDLER),
+        Consumer(
+            name=consumer,
+            queue=queue,
+            handler=HANDLER,
+            batch_handler=BATCH_HANDLER,
+            on_dead_letter="operations.handlers.dead_lettered",
+        ),
         Periodic(
             name=f"{periodic_prefix}.relay",
             func="operations.handlers.relay",

@@ -548,6 +548,21 @@ class ConsumerRuntime:
         )
         self.transport.dead_letter(delivery, reason)
         self.result.dead += 1
+        if envelope is not None and self.consumer.on_dead_letter is not None:
+            self._notify_dead_letter(envelope, reason)
+
+    def _notify_dead_letter(self, envelope: Envelope, reason: str) -> None:
+        """Tell the consumer's `on_dead_letter` hook; its failure must not stop the loop."""
+        hook = resolve_handler(self.consumer.on_dead_letter)
+        assert hook is not None  # only called when the consumer declares one
+        try:
+            with transaction.atomic():
+                hook(envelope, reason)
+        except Exception:  # the message is safe in the dead letters whatever the hook does
+            logger.exception(
+                "consumer %s: on_dead_letter hook failed for message %s",
+                self.consumer.name, envelope.message_id,
+            )
 
 
 class DatabaseUnavailable(TransportError):

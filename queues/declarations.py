@@ -88,6 +88,9 @@ class Consumer:
     `batch_handler(envelopes)` runs instead for a whole batch when the consumer is
     started with `--batch-size N` (N > 1); a handler with an attribute `batch = True`
     serves as both. `connection` "default" follows the queue's connection.
+    `on_dead_letter(envelope, reason)` is called, in a transaction of its own, after
+    a decodable message was dead-lettered, so that the app can record that its work
+    was given up (an error there is logged; the message stays in the dead letters).
     """
 
     name: str
@@ -100,6 +103,7 @@ class Consumer:
     only_spawn_when_messages_available: bool = True
     allow_shared_topics: bool = False  # opt out of the double-processing check
     batch_handler: Handler | None = None
+    on_dead_letter: Handler | None = None
 
 
 @dataclass(frozen=True)

@@ -346,3 +346,24 @@ def test_a_failure_message_holding_a_nul_character_is_still_recorded(
     op = bulk.operations.get()
     assert op.status == OperationStatus.NOT_RETRIABLY_FAILED
     assert op.result_message == 'The block "a\ufffdb" is wrong.'
+
+
+def test_an_operation_whose_message_is_dead_lettered_is_left_retriably_failed(
+    api, admin_token, db_ops_topology
+):
+    from queues.models import QueueMessage
+
+    _response, bulk = bulk_post(api, PRODUCTS, [product_item("ASIDE")], admin_token)
+    # As if every earlier delivery had crashed its consumer: the next one is set aside.
+    QueueMessage.objects.filter(queue=db_ops_topology.queue).update(trials=99)
+
+    result = db_ops_topology.run(max_messages=1)
+
+    assert result.dead == 1
+    op = bulk.operations.get()
+    assert op.status == OperationStatus.RETRIABLY_FAILED
+    assert "set aside (gave up after 99 trials)" in op.result_message
+    assert not Product.objects.filter(sku="ASIDE").exists()
+    assert op.events.filter(kind=EventKind.FAILED).count() == 1
+    summary = api.get(f"V1/bulk/{bulk.uuid}/status", token=admin_token).json()
+    assert summary["operations_list"][0]["status"] == OperationStatus.RETRIABLY_FAILED

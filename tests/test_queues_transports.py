@@ -199,6 +199,28 @@ def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(transpor
         assert _eventually(lambda: make_transport().count(dlq) == 1)
 
 
+def test_the_consumers_dead_letter_hook_hears_of_every_message_set_aside(
+    transport_kind, make_transport, unique
+):
+    from django.contrib.auth.models import Group
+
+    def handler(env):
+        raise ValueError("cannot digest this")
+
+    def on_dead_letter(env, reason):
+        Group.objects.create(name=f"{env.body['n']}: {reason}"[:150])  # written in the hook's transaction
+
+    names = simple_topology(unique, transport_kind, handler=handler, on_dead_letter=on_dead_letter)
+    make_transport().setup(registry.topology(transport_kind))
+    publish("t", {"n": 7})
+
+    runtime = _consume(names["consumer"], max_trials=2)
+
+    assert runtime.result.dead == 1
+    (recorded,) = Group.objects.values_list("name", flat=True)
+    assert recorded.startswith("7: failed 2 times; last error: ValueError: cannot digest this")
+
+
 def test_a_topic_the_consumer_has_no_handler_for_is_dead_lettered(transport_kind, make_transport, unique):
     names = simple_topology(unique, transport_kind, handler=None)
     make_transport().setup(registry.topology(transport_kind))

@@ -294,6 +294,26 @@ def clear_caches() -> None:
     _permission_cache.clear()
 
 
+GAVE_UP = (
+    "The operation's message could not be processed and was set aside (%1). "
+    "Retry the operation once the cause is fixed."
+)
+
+
+def give_up_operation(operation_id: int, reason: str, *, consumer: str = CONSUMER_NAME) -> bool:
+    """Leave an open operation retriably failed (2) because its message was dead-lettered.
+
+    Return False if it was not open (already run, or gone): nothing to record.
+    """
+    op = locked(Operation.objects.filter(pk=operation_id, status=OperationStatus.OPEN)).first()
+    if op is None:
+        return False
+    _finish(op, OperationStatus.RETRIABLY_FAILED, GAVE_UP.replace("%1", reason), None)
+    save_outcomes([op])
+    insert_events([event(op.pk, FAILED, op.finished_at, consumer=consumer, message=op.result_message)])
+    return True
+
+
 def operation_ids(bodies: Sequence[dict[str, Any]]) -> list[int]:
     """Return the operation ids carried by message bodies, skipping malformed ones."""
     ids = []
