@@ -189,17 +189,7 @@ class RouteRegistry:
         (with the allowed methods) when the path exists under other methods.
         """
         segments = _split(path)
-        allowed: list[str] = []
-        for route in self._routes:
-            params = route.match(segments)
-            if params is None:
-                continue
-            if route.method == method.upper():
-                return route, params
-            allowed.append(route.method)
-        if allowed:
-            raise MethodNotAllowed(path, sorted(set(allowed)))
-        raise RouteNotFound(path)
+        return self._find(method, path, self._routes, lambda route: route.match(segments))
 
     def resolve_async(self, method: str, path: str, *, bulk: bool) -> tuple[Route, dict[str, str]]:
         """Return the write route behind an `async/` (`bulk=False`) or `async/bulk/` path.
@@ -208,14 +198,25 @@ class RouteRegistry:
         params); a bulk path uses `byParam` segments and returns no params.
         """
         segments = _split(path)
-        allowed: list[str] = []
-        for route in self._routes:
-            if not route.async_enabled:
-                continue
+
+        def match(route: Route) -> dict[str, str] | None:
             if bulk:
-                params: dict[str, str] | None = {} if route.match_bulk(segments) else None
-            else:
-                params = route.match(segments)
+                return {} if route.match_bulk(segments) else None
+            return route.match(segments)
+
+        candidates = [r for r in self._routes if r.async_enabled]
+        return self._find(method, path, candidates, match)
+
+    @staticmethod
+    def _find(
+        method: str,
+        path: str,
+        candidates: Iterable[Route],
+        match: Callable[[Route], dict[str, str] | None],
+    ) -> tuple[Route, dict[str, str]]:
+        allowed: list[str] = []
+        for route in candidates:
+            params = match(route)
             if params is None:
                 continue
             if route.method == method.upper():
