@@ -174,19 +174,7 @@ def operation_shape(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-SEARCH_ONLY = (
-    "id",
-    "bulk__uuid",
-    "topic",
-    "serialized_data",
-    "result_serialized_data",
-    "status",
-    "result_message",
-    "error_code",
-    "store_id",
-    "started_at",
-    "finished_at",
-)
+SEARCH_ONLY = (*DETAILED_FIELDS, "store_id", "started_at", "finished_at")
 
 
 def operation_item(op: Operation) -> dict[str, Any]:
