@@ -179,7 +179,7 @@ def prepare(env: dict[str, str]) -> str:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from catalog.rest.actions import issue_admin_token
+    from webapi.actions import issue_admin_token
     from queues.transports import create_transport
 
     call_command("queue_setup", verbosity=0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from catalog.rest.routes import CallContext, Route, register
+from webapi.routes import CallContext, Route, register
 from catalog.serializers import (
     BlockRequest,
     CategoryRequest,

@@ -110,7 +110,7 @@ INSTALLED_APPS = [
     "channels",
     "config",
     "catalog",
-    "catalog.rest",
+    "webapi",
     "operations",
     # Last, so that its ready() autodiscovers queues.py after every route is registered.
     "queues",
@@ -243,7 +243,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Paths come from the route registry (every call goes through one catch-all view).
-    "DEFAULT_GENERATOR_CLASS": "catalog.rest.schema.RegistrySchemaGenerator",
+    "DEFAULT_GENERATOR_CLASS": "webapi.schema.RegistrySchemaGenerator",
     # Swagger UI's assets are served from the sidecar package, not a CDN, so the
     # docs work offline and behind strict content policies.
     "SWAGGER_UI_DIST": "SIDECAR",

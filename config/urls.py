@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from catalog.rest import views as webapi_views
+from webapi import views as webapi_views
 from config import views
 from operations import views as operations_views
 

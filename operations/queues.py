@@ -1,6 +1,6 @@
 """The operations app's message queue declarations (Magento's WebapiAsync topology).
 
-- one Topic per async route (`catalog.rest.routes.routes.async_routes()`), all with
+- one Topic per async route (`webapi.routes.routes.async_routes()`), all with
   the operation handler;
 - the exchange `magento`; the queue `async.operations.all`; a binding of `async.#`
   to it, and a publisher of `async.#` on the exchange; all on the "default"
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.rest.routes import routes
+from webapi.routes import routes
 from operations.conf import operations_settings
 from queues import Binding, Consumer, Exchange, Periodic, Publisher, Queue, Topic, declare
 from queues.routing import matches

@@ -1,6 +1,6 @@
 """Turn a validation failure into the one line recorded on a rejected or failed operation.
 
-Items are validated by `catalog.rest.execution.validate_request`, the function the
+Items are validated by `webapi.execution.validate_request`, the function the
 synchronous API uses: the route's own request serializer, with the item's URL
 parameters in its context.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import LocalizedException
-from catalog.rest.errors import validation_error
+from webapi.errors import validation_error
 
 
 def storable(text: str) -> str:

@@ -12,10 +12,10 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from catalog.rest import conf as webapi_conf
-from catalog.rest.exceptions import MalformedRequest, PayloadTooLarge
-from catalog.rest.routes import MethodNotAllowed, RouteNotFound, routes
-from catalog.rest.views import WebapiView
+from webapi import conf as webapi_conf
+from webapi.exceptions import MalformedRequest, PayloadTooLarge
+from webapi.routes import MethodNotAllowed, RouteNotFound, routes
+from webapi.views import WebapiView
 from operations.actions import accept_bulk, request_fingerprint
 from operations.exceptions import RouteNotAsync
 

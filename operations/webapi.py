@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalog.exceptions import InputException, NoSuchEntityException
-from catalog.rest.routes import CallContext, Route, register
-from catalog.rest.search import search
+from webapi.routes import CallContext, Route, register
+from webapi.search import search
 from operations import status
 from operations.models import Bulk, OperationStatus
 

@@ -393,7 +393,7 @@ def _concurrently(first, second):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_creates_of_one_sku_end_in_one_product_updated_by_the_later(postgresql):
-    from catalog.rest.routes import CallContext
+    from webapi.routes import CallContext
     from catalog.services import ProductRepository
 
     ctx = CallContext(store=Store.objects.get(pk=0), user=None)
@@ -412,7 +412,7 @@ def test_concurrent_creates_of_one_sku_end_in_one_product_updated_by_the_later(p
 def test_concurrent_accounts_with_one_email_end_in_magentos_duplicate_message(postgresql):
     from catalog.exceptions import InputMismatchException
     from catalog.models import Customer
-    from catalog.rest.routes import CallContext
+    from webapi.routes import CallContext
     from catalog.services import AccountManagement
 
     ctx = CallContext(store=Store.objects.get(pk=1), user=None)

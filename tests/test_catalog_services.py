@@ -9,8 +9,8 @@ from django.db import transaction
 
 from catalog.exceptions import InputException, InputMismatchException, NoSuchEntityException
 from catalog.models import CategoryProduct, Customer, Product, Store
-from catalog.rest import execution
-from catalog.rest.routes import CallContext, routes
+from webapi import execution
+from webapi.routes import CallContext, routes
 from catalog.services import (
     AccountManagement,
     BlockRepository,

@@ -8,7 +8,7 @@ import pytest
 
 from catalog.exceptions import InputException, NoSuchEntityException
 from catalog.models import Block, Customer
-from catalog.rest.routes import Route
+from webapi.routes import Route
 from catalog.serializers.blocks import BlockRequest
 from operations.actions import (
     acknowledge_bulk,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Block, Customer, Product
-from catalog.rest.routes import routes
+from webapi.routes import routes
 from operations.models import OperationStatus
 from operations.queues import BATCH_HANDLER, HANDLER, declarations
 from queues import Binding, Consumer, Queue, registry

@@ -11,7 +11,7 @@ from django.db import OperationalError, connection, transaction
 
 from catalog.exceptions import InputException
 from catalog.models import Block, Customer, Product
-from catalog.rest.routes import Route
+from webapi.routes import Route
 from catalog.serializers.blocks import BlockRequest
 from operations.actions import publish_rows
 from operations.actions.running import UNEXPECTED_ERROR, clear_caches

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from catalog.rest import actions as rest_actions
+from webapi import actions as rest_actions
 from operations.actions import execute_operations
 from operations.models import BulkStatus, OperationStatus
 from operations.status import bulk_summary_status, status_counts, summaries, summary_status

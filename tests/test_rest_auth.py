@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from catalog.rest import actions
-from catalog.rest.models import AccessToken, SignInFailure
-from catalog.rest.routes import Route
+from webapi import actions
+from webapi.models import AccessToken, SignInFailure
+from webapi.routes import Route
 from tests.fixtures.webapi import ADMIN_PASSWORD, temporary_route
 
 pytestmark = pytest.mark.django_db
@@ -271,7 +271,7 @@ def test_staff_user_without_the_permission_is_403(api, limited_user, protected_r
 
 def test_creating_an_integration_with_an_unknown_permission_fails_and_creates_nothing(db):
     from catalog.exceptions import InputException
-    from catalog.rest.models import Integration
+    from webapi.models import Integration
 
     with pytest.raises(InputException) as raised:
         actions.create_integration("bad", ["catalog.no_such_permission"])

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from catalog.exceptions import NoSuchEntityException
 from catalog.models import Store, Website
-from catalog.rest.routes import Route
+from webapi.routes import Route
 from tests.fixtures.webapi import temporary_route
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +134,7 @@ def test_domain_not_found_is_404_with_its_message_and_parameters(api):
 
 
 def test_an_unexpected_error_is_500_with_a_report_id_and_no_trace(api, caplog):
-    with caplog.at_level(logging.ERROR, logger="catalog.rest"):
+    with caplog.at_level(logging.ERROR, logger="webapi"):
         response = api.get("V1/test-errors/boom")
     assert response.status_code == 500
     body = response.json()
@@ -241,8 +241,8 @@ def test_a_body_just_at_the_limit_is_accepted(api, settings):
 
 def test_a_body_without_content_length_is_cut_at_the_limit(rf, settings):
     """A chunked body (no Content-Length) is read only up to the limit + 1 byte."""
-    from catalog.rest.exceptions import PayloadTooLarge
-    from catalog.rest.views import read_body
+    from webapi.exceptions import PayloadTooLarge
+    from webapi.views import read_body
 
     request = rf.post("/rest/V1/x", data=b"y" * 5000, content_type="application/json")
     del request.META["CONTENT_LENGTH"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework import serializers
 
-from catalog.rest.routes import Route
+from webapi.routes import Route
 from tests.fixtures.webapi import temporary_route
 
 pytestmark = pytest.mark.django_db
@@ -130,8 +130,8 @@ def test_swagger_ui_is_served(client):
 
 
 def test_every_declared_route_and_async_variant_is_in_the_schema(schema):
-    from catalog.rest.routes import routes
-    from catalog.rest.schema import openapi_path
+    from webapi.routes import routes
+    from webapi.schema import openapi_path
 
     paths = schema["paths"]
     for route in routes:

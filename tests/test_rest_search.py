@@ -14,8 +14,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from catalog.exceptions import InputException
-from catalog.rest.routes import Route
-from catalog.rest.search import search
+from webapi.routes import Route
+from webapi.search import search
 from tests.fixtures.webapi import temporary_route
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ These classes and method names are a public contract: the synchronous routes cal
 them, and each write's dotted path names its asynchronous topic
 (`async.` + path lower-cased + `.` + HTTP method, e.g.
 `async.catalog.services.productrepository.save.post`). Every method takes a
-`catalog.rest.routes.CallContext` first (store scope and caller), raises the
+`webapi.routes.CallContext` first (store scope and caller), raises the
 exceptions of `catalog.exceptions`, and runs inside the caller's transaction (or
 its own when called outside one).
 """

@@ -108,7 +108,7 @@ def search(queryset: QuerySet, query_params: Any, fields: Mapping[str, str],
     `fields` maps the API's field names to ORM lookups. Answer:
     `{"items": [...], "search_criteria": {...}, "total_count": N}`.
     """
-    from catalog.rest.search import search as run_search
+    from webapi.search import search as run_search
 
     items, total_count, criteria = run_search(queryset, query_params or {}, fields)
     return {"items": render(list(items)), "search_criteria": criteria, "total_count": total_count}

@@ -12,7 +12,7 @@ from catalog.serializers.blocks import BLOCK, render_block
 from catalog.services.base import as_id, clean, insert_unless_taken, required, search, writes
 
 if TYPE_CHECKING:
-    from catalog.rest.routes import CallContext
+    from webapi.routes import CallContext
 
 BLOCK_NOT_FOUND = 'The CMS block with the "%1" ID doesn\'t exist.'
 DUPLICATE_IDENTIFIER = "A block identifier with the same properties already exists in the selected store."

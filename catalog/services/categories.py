@@ -34,7 +34,7 @@ from catalog.services.base import (
 from catalog.services.products import PRODUCT_NOT_FOUND
 
 if TYPE_CHECKING:
-    from catalog.rest.routes import CallContext
+    from webapi.routes import CallContext
 
 CANNOT_DELETE = "Cannot delete category with id %1"
 CANNOT_MOVE = "Operation do not allow to move a parent category to any of children category"

@@ -23,7 +23,7 @@ from catalog.services.base import (
 )
 
 if TYPE_CHECKING:
-    from catalog.rest.routes import CallContext
+    from webapi.routes import CallContext
 
 DUPLICATE_EMAIL = "A customer with the same email address already exists in an associated website."
 INVALID_VALUE = 'Invalid value of "%value" provided for the %fieldName field.'

@@ -27,7 +27,7 @@ from catalog.services.base import (
 )
 
 if TYPE_CHECKING:
-    from catalog.rest.routes import CallContext
+    from webapi.routes import CallContext
 
 PRODUCT_NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again."
 ATTRIBUTE_EMPTY = 'The "%1" attribute value is empty. Set the attribute and try again.'

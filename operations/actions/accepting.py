@@ -14,8 +14,8 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import InputException, LocalizedException
-from catalog.rest.execution import validate_request
-from catalog.rest.routes import CallContext, Route
+from webapi.execution import validate_request
+from webapi.routes import CallContext, Route
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
 from operations.bulkwrite import event, insert_operations

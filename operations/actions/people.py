@@ -17,8 +17,8 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import LocalizedException
-from catalog.rest.execution import validate_request
-from catalog.rest.routes import CallContext
+from webapi.execution import validate_request
+from webapi.routes import CallContext
 from operations import items as item_rules
 from operations.actions.outbox import publish_operations_after_commit
 from operations.actions.running import route_for_topic

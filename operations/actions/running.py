@@ -3,7 +3,7 @@
 An operation runs only while it is open (4), under a row lock, in one database
 transaction together with its status change and its events, so a redelivered
 message never applies its effect twice. The service is called exactly as the
-synchronous route calls it (`catalog.rest.execution`), in the operation's store
+synchronous route calls it (`webapi.execution`), in the operation's store
 scope, as the bulk's owner, whose permission is checked again now.
 
 Failures are classified:
@@ -36,8 +36,8 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.exceptions import InputException, LocalizedException
 from catalog.models import Store
-from catalog.rest import execution
-from catalog.rest.routes import CallContext, Route, routes
+from webapi import execution
+from webapi.routes import CallContext, Route, routes
 from operations import items as item_rules
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
@@ -271,7 +271,7 @@ def route_for_topic(topic: str) -> Route:
 def check_permission(user: Any, route: Route) -> None:
     """Check the owner's permission for `route` again, trusting a result for a few seconds.
 
-    Raise what `catalog.rest.execution.check_permission` raises.
+    Raise what `webapi.execution.check_permission` raises.
     """
     ttl = float(operations_settings.PERMISSION_CACHE_SECONDS)
     key = (getattr(user, "pk", None), route.permission)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from catalog.rest import actions
-from catalog.rest.routes import Route, register
+from webapi import actions
+from webapi.routes import Route, register
 
 
 class AdminTokenRequest(serializers.Serializer):
@@ -21,7 +21,7 @@ register(
     Route(
         method="POST",
         path="/V1/integration/admin/token",
-        service="catalog.rest.actions.issue_admin_token",
+        service="webapi.actions.issue_admin_token",
         call=_issue_admin_token,
         permission=None,
         request=AdminTokenRequest,

@@ -21,7 +21,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ComponentIdentity, ResolvedComponent, force_instance
 from rest_framework.views import APIView
 
-from catalog.rest.routes import Route, routes
+from webapi.routes import Route, routes
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from catalog.rest.exceptions import NotAuthenticated
-from catalog.rest.models import AccessToken
-from catalog.rest.tokens import find_usable_token
+from webapi.exceptions import NotAuthenticated
+from webapi.models import AccessToken
+from webapi.tokens import find_usable_token
 
 
 def bearer_token(request) -> str | None:

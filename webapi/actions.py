@@ -14,16 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.exceptions import AuthenticationException, InputException, NoSuchEntityException
-from catalog.rest import conf
-from catalog.rest.exceptions import SIGN_IN_INCORRECT
-from catalog.rest.models import (
+from webapi import conf
+from webapi.exceptions import SIGN_IN_INCORRECT
+from webapi.models import (
     USER_TYPE_ADMIN,
     USER_TYPE_INTEGRATION,
     AccessToken,
     Integration,
     SignInFailure,
 )
-from catalog.rest.tokens import PREFIX_LENGTH, generate_token, hash_token
+from webapi.tokens import PREFIX_LENGTH, generate_token, hash_token
 
 INTEGRATION_USERNAME_PREFIX = "integration:"
 

@@ -19,10 +19,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from catalog.exceptions import LocalizedException
-from catalog.rest import routes
-from catalog.rest.exceptions import CONSUMER_NOT_AUTHORIZED
+from webapi import routes
+from webapi.exceptions import CONSUMER_NOT_AUTHORIZED
 
-logger = logging.getLogger("catalog.rest")
+logger = logging.getLogger("webapi")
 
 NO_ROUTE = "Request does not match any route."
 FIELD_REQUIRED = '"%fieldName" is required. Enter and try again.'

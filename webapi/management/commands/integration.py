@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from catalog.exceptions import LocalizedException
-from catalog.rest import actions
-from catalog.rest.models import Integration
+from webapi import actions
+from webapi.models import Integration
 
 
 class Command(BaseCommand):

@@ -54,7 +54,7 @@ class Route:
     - `call(ctx, params, data)`: run the service; `params` are the URL parameters as
       strings, `data` is the validated body (`request(data=body).validated_data`),
       or for a GET route without `request` the query string (a QueryDict, also
-      `ctx.query`; search routes hand it to `catalog.rest.search.search`), else
+      `ctx.query`; search routes hand it to `webapi.search.search`), else
       None. Returns the JSON answer. Raise the domain exceptions of `catalog.exceptions`; the caller maps them to HTTP answers.
     - `request`: the serializer that validates the whole JSON body, wrapper key
       included (`{"product": {...}}`). It gets `context={"params": params,

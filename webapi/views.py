@@ -17,18 +17,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store
-from catalog.rest import conf
-from catalog.rest.authentication import BearerTokenAuthentication
-from catalog.rest.errors import render_exception
-from catalog.rest.exceptions import (
+from webapi import conf
+from webapi.authentication import BearerTokenAuthentication
+from webapi.errors import render_exception
+from webapi.exceptions import (
     MalformedRequest,
     NotAuthenticated,
     PayloadTooLarge,
     StoreNotFound,
 )
-from catalog.rest.execution import check_permission, run_route, validate_request
-from catalog.rest.models import USER_TYPE_GUEST, AccessToken
-from catalog.rest.routes import CallContext, Route, RouteNotFound, routes
+from webapi.execution import check_permission, run_route, validate_request
+from webapi.models import USER_TYPE_GUEST, AccessToken
+from webapi.routes import CallContext, Route, RouteNotFound, routes
 
 ALL_STORES_CODE = "all"
 DEFAULT_STORE_CODE = "default"
@@ -89,7 +89,7 @@ class WebapiView(APIView):
     parser_classes: list = []
     renderer_classes = [MagentoJSONRenderer]
     content_negotiation_class = JSONOnly
-    # Paths come from the route registry (catalog.rest.schema), not from this view.
+    # Paths come from the route registry (webapi.schema), not from this view.
     schema = None
 
     _store: Store | None = None

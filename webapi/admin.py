@@ -8,8 +8,8 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import Permission
 
 from catalog.exceptions import LocalizedException
-from catalog.rest import actions
-from catalog.rest.models import AccessToken, Integration, SignInFailure
+from webapi import actions
+from webapi.models import AccessToken, Integration, SignInFailure
 
 
 def _perm_name(perm: Permission) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 
-from catalog.rest.exceptions import NotAuthenticated, NotAuthorized
-from catalog.rest.routes import CallContext, Route
+from webapi.exceptions import NotAuthenticated, NotAuthorized
+from webapi.routes import CallContext, Route
 
 
 def check_permission(user, route: Route) -> None:

@@ -2,10 +2,10 @@ from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 
 
-class RestConfig(AppConfig):
+class WebapiConfig(AppConfig):
     """The REST layer: route registry, dispatcher, tokens and integrations."""
 
-    name = "catalog.rest"
+    name = "webapi"
     label = "rest"
     verbose_name = "REST API"
 

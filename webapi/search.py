@@ -29,7 +29,7 @@ from django.db import models
 from django.db.models import Max, Min, Q, QuerySet
 
 from catalog.exceptions import InputException
-from catalog.rest import conf
+from webapi import conf
 
 ROOT = "searchCriteria"
 _KEY = re.compile(r"\[([^\[\]]*)\]")

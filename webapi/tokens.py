@@ -8,7 +8,7 @@ import secrets
 
 from django.utils import timezone
 
-from catalog.rest.models import USER_TYPE_ADMIN, AccessToken
+from webapi.models import USER_TYPE_ADMIN, AccessToken
 
 PREFIX_LENGTH = 8
 # Writing last_used_at on every call would turn every read into a write.
