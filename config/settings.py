@@ -235,6 +235,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # Every error in Magento's shape; unexpected ones still reach Django's
+    # got_request_exception signal and the django.request logger.
+    "EXCEPTION_HANDLER": "webapi.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -6,7 +6,7 @@ shape, with an HTTP status); the rest are refusals of actions for people.
 
 from __future__ import annotations
 
-from catalog.exceptions import LocalizedException
+from webapi.exceptions import LocalizedException
 
 
 class OperationsError(Exception):

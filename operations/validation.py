@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rest_framework.exceptions import ValidationError
 
-from catalog.exceptions import LocalizedException
+from webapi.exceptions import LocalizedException
 from webapi.errors import validation_error
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.exceptions import InputException, NoSuchEntityException
+from webapi.exceptions import InputException, NoSuchEntityException
 from webapi.routes import CallContext, Route, register
 from webapi.search import search
 from operations import status

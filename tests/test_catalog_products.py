@@ -410,7 +410,7 @@ def test_concurrent_creates_of_one_sku_end_in_one_product_updated_by_the_later(p
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_accounts_with_one_email_end_in_magentos_duplicate_message(postgresql):
-    from catalog.exceptions import InputMismatchException
+    from webapi.exceptions import InputMismatchException
     from catalog.models import Customer
     from webapi.routes import CallContext
     from catalog.services import AccountManagement

@@ -7,7 +7,7 @@ import importlib
 import pytest
 from django.db import transaction
 
-from catalog.exceptions import InputException, InputMismatchException, NoSuchEntityException
+from webapi.exceptions import InputException, InputMismatchException, NoSuchEntityException
 from catalog.models import CategoryProduct, Customer, Product, Store
 from webapi import execution
 from webapi.routes import CallContext, routes

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from catalog.exceptions import InputException, NoSuchEntityException
+from webapi.exceptions import InputException, NoSuchEntityException
 from catalog.models import Block, Customer
 from webapi.routes import Route
 from catalog.serializers.blocks import BlockRequest

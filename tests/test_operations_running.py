@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 
-from catalog.exceptions import InputException
+from webapi.exceptions import InputException
 from catalog.models import Block, Customer, Product
 from webapi.routes import Route
 from catalog.serializers.blocks import BlockRequest

@@ -270,7 +270,7 @@ def test_staff_user_without_the_permission_is_403(api, limited_user, protected_r
 
 
 def test_creating_an_integration_with_an_unknown_permission_fails_and_creates_nothing(db):
-    from catalog.exceptions import InputException
+    from webapi.exceptions import InputException
     from webapi.models import Integration
 
     with pytest.raises(InputException) as raised:

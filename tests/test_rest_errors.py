@@ -8,7 +8,7 @@ import logging
 import pytest
 from rest_framework import serializers
 
-from catalog.exceptions import NoSuchEntityException
+from webapi.exceptions import NoSuchEntityException
 from catalog.models import Store, Website
 from webapi.routes import Route
 from tests.fixtures.webapi import temporary_route
@@ -148,6 +148,41 @@ def test_an_unexpected_error_is_500_with_a_report_id_and_no_trace(api, caplog):
     report_id = body["message"].rsplit(" ", 1)[1]
     logged = [r for r in caplog.records if report_id in r.getMessage()]
     assert logged and logged[0].exc_info is not None
+
+
+def test_an_unexpected_error_reaches_djangos_got_request_exception_signal(api):
+    # Error trackers (Sentry and the like) and Django's own error mails listen here.
+    from django.core.signals import got_request_exception
+
+    seen = []
+
+    def receiver(sender, request, **kwargs):
+        seen.append(request.path)
+
+    got_request_exception.connect(receiver)
+    try:
+        response = api.get("V1/test-errors/boom")
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert response.status_code == 500
+    assert seen == ["/rest/V1/test-errors/boom"]
+
+
+def test_a_refused_request_is_not_reported_as_an_exception(api):
+    from django.core.signals import got_request_exception
+
+    seen = []
+
+    def receiver(sender, request, **kwargs):
+        seen.append(request.path)
+
+    got_request_exception.connect(receiver)
+    try:
+        assert api.get("V1/test-errors/echo/42").status_code == 404
+        assert api.get("V1/no-such-thing").status_code == 404
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert seen == []
 
 
 def test_an_accept_header_asking_for_xml_still_gets_json(api):

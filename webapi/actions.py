@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.exceptions import AuthenticationException, InputException, NoSuchEntityException
+from webapi.exceptions import AuthenticationException, InputException, NoSuchEntityException
 from webapi import conf
 from webapi.exceptions import SIGN_IN_INCORRECT
 from webapi.models import (

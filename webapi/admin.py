@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import Permission
 
-from catalog.exceptions import LocalizedException
+from webapi.exceptions import LocalizedException
 from webapi import actions
 from webapi.models import AccessToken, Integration, SignInFailure
 

@@ -1,28 +1,47 @@
 """Every error under `/rest/` as Magento renders it: `{"message", "parameters"}`.
 
-`render_exception` maps any exception to a Response; unexpected ones become a 500
-whose body holds only a report id, the traceback going to the log.
+`exception_handler` is DRF's `EXCEPTION_HANDLER` (settings.REST_FRAMEWORK): it maps
+any exception a view raises to a Response. An unexpected one becomes a 500 whose
+body holds only a report id; it still reaches Django's `got_request_exception`
+signal (error trackers listen there) and the `django.request` logger with its
+traceback, as an exception Django itself caught would.
+
+`http_status` decides the status of a `LocalizedException`: the domain's exceptions
+carry none, so each family is mapped here (Magento's `ErrorProcessor` does the same).
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.log import log_response
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import set_rollback
 
-from catalog.exceptions import LocalizedException
 from webapi import routes
-from webapi.exceptions import CONSUMER_NOT_AUTHORIZED
+from webapi.exceptions import (
+    CONSUMER_NOT_AUTHORIZED,
+    AuthenticationException,
+    AuthorizationException,
+    LocalizedException,
+    NoSuchEntityException,
+)
 
-logger = logging.getLogger("webapi")
+# The domain's exception families and their HTTP status; anything else is a 400,
+# unless the exception's class names its own `http_status` (the REST layer's do).
+FAMILY_STATUS: tuple[tuple[type[LocalizedException], int], ...] = (
+    (NoSuchEntityException, 404),
+    (AuthenticationException, 401),
+    (AuthorizationException, 403),
+)
 
 NO_ROUTE = "Request does not match any route."
 FIELD_REQUIRED = '"%fieldName" is required. Enter and try again.'
@@ -99,8 +118,26 @@ def _one_error(path: str, message: str, code: str) -> LocalizedException:
     return LocalizedException(FIELD_INVALID, {"fieldName": path, "error": message})
 
 
+def http_status(exc: LocalizedException) -> int:
+    """Return the HTTP status answering `exc`: its class's own, else its family's, else 400."""
+    for cls in type(exc).__mro__:
+        if "http_status" in cls.__dict__:
+            return int(cls.__dict__["http_status"])
+    for family, status in FAMILY_STATUS:
+        if isinstance(exc, family):
+            return status
+    return 400
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's exception handler: return the Magento-shaped Response for any exception."""
+    set_rollback()
+    request = context.get("request")
+    return render_exception(exc, getattr(request, "_request", request))
+
+
 def render_exception(exc: BaseException, request=None) -> Response:
-    """Return the Magento-shaped Response for any exception."""
+    """Return the Magento-shaped Response for any exception (`request`: Django's)."""
     if isinstance(exc, drf.ValidationError):
         first = validation_error(exc.detail)
         extra = {}
@@ -109,7 +146,7 @@ def render_exception(exc: BaseException, request=None) -> Response:
             extra["errors"] = [error_body(e.message, e.parameters) for e in errors]
         return error_response(400, first.message, first.parameters, **extra)
     if isinstance(exc, LocalizedException):
-        return error_response(exc.http_status, exc.message, exc.parameters)
+        return error_response(http_status(exc), exc.message, exc.parameters)
     if isinstance(exc, routes.RouteNotFound | Http404):
         return error_response(404, NO_ROUTE)
     if isinstance(exc, routes.MethodNotAllowed):
@@ -129,12 +166,22 @@ def render_exception(exc: BaseException, request=None) -> Response:
         return error_response(405, str(exc.detail))
     if isinstance(exc, drf.APIException):
         return error_response(exc.status_code, str(exc.detail))
+    return _internal_error(exc, request)
+
+
+def _internal_error(exc: BaseException, request) -> Response:
+    """Answer 500 with a report id; tell Django's signal and log the traceback."""
     report_id = f"webapi-{uuid.uuid4().hex[:13]}"
-    logger.error(
-        "Unhandled error %s on %s %s",
+    response = error_response(500, INTERNAL_ERROR % report_id)
+    if request is not None:
+        signals.got_request_exception.send(sender=None, request=request)
+    log_response(
+        "Internal Server Error (report %s): %s %s",
         report_id,
         getattr(request, "method", "?"),
         getattr(request, "path", "?"),
-        exc_info=(type(exc), exc, exc.__traceback__),
+        response=response,
+        request=request,
+        exception=exc,
     )
-    return error_response(500, INTERNAL_ERROR % report_id)
+    return response

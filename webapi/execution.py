@@ -58,7 +58,7 @@ def run_route(
 ) -> Any:
     """Call the route's service in one transaction and return its JSON answer.
 
-    Domain exceptions (`catalog.exceptions`) propagate after the rollback.
+    Domain exceptions (`webapi.exceptions`) propagate after the rollback.
     `savepoint=False` (inside a transaction whose caller rolls back to a savepoint of
     its own on failure, as the operation consumer does for a batch) skips the
     per-call savepoint.

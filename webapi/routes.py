@@ -55,7 +55,7 @@ class Route:
       strings, `data` is the validated body (`request(data=body).validated_data`),
       or for a GET route without `request` the query string (a QueryDict, also
       `ctx.query`; search routes hand it to `webapi.search.search`), else
-      None. Returns the JSON answer. Raise the domain exceptions of `catalog.exceptions`; the caller maps them to HTTP answers.
+      None. Returns the JSON answer. Raise the domain exceptions of `webapi.exceptions`; the caller maps them to HTTP answers.
     - `request`: the serializer that validates the whole JSON body, wrapper key
       included (`{"product": {...}}`). It gets `context={"params": params,
       "ctx": ctx}` and must have no side effects.

@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Max, Min, Q, QuerySet
 
-from catalog.exceptions import InputException
+from webapi.exceptions import InputException
 from webapi import conf
 
 ROOT = "searchCriteria"

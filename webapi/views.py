@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 from catalog.models import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store
 from webapi import conf
 from webapi.authentication import BearerTokenAuthentication
-from webapi.errors import render_exception
 from webapi.exceptions import (
     MalformedRequest,
     NotAuthenticated,
@@ -77,10 +76,11 @@ class WebapiView(APIView):
       (PayloadTooLarge) over `WEBAPI["MAX_BODY_SIZE"]`, judged on Content-Length
       before reading and never reading more than the limit + 1 byte; 400
       (MalformedRequest, "Decoding error: ...") when not JSON. Cached.
-    - `handle_exception(exc) -> Response`: any exception in Magento's shape, via
-      `errors.render_exception`: LocalizedException (its own status), DRF
-      ValidationError (400), RouteNotFound (404), MethodNotAllowed (405),
-      PayloadTooLarge (413), anything else 500 with a report id, traceback logged.
+
+    Errors are answered in Magento's shape by `errors.exception_handler`, DRF's
+    `EXCEPTION_HANDLER`: LocalizedException (its family's status), DRF
+    ValidationError (400), RouteNotFound (404), MethodNotAllowed (405),
+    PayloadTooLarge (413), anything else 500 with a report id, traceback logged.
     """
 
     authentication_classes = [BearerTokenAuthentication]
@@ -103,9 +103,6 @@ class WebapiView(APIView):
 
     def perform_authentication(self, request) -> None:
         """Postpone authentication until a handler calls `authenticate()`."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        return render_exception(exc, getattr(self, "request", None))
 
     # --- hooks ----------------------------------------------------------------------
 

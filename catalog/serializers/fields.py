@@ -4,7 +4,7 @@ The bulk API validates up to 10,000 items per request, so validating one item mu
 cost microseconds, not the ~200 µs a nested DRF serializer costs (it deep-copies
 its fields on every instance). A body is therefore described by a small tree of
 specs (`Obj`, `Str`, `Int`, …): `spec.clean(value)` validates and converts in
-plain Python and raises `catalog.exceptions.InputException` with Magento's
+plain Python and raises `webapi.exceptions.InputException` with Magento's
 messages; `spec.drf_field()` builds the equivalent DRF field, used only to
 describe the body in the OpenAPI schema. `RequestSerializer` glues both into a
 DRF serializer whose `is_valid()` runs the fast path.
@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from catalog.exceptions import InputException
+from webapi.exceptions import InputException
 
 REQUIRED = '"%fieldName" is required. Enter and try again.'
 INVALID_TYPE = 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.'

@@ -5,7 +5,7 @@ them, and each write's dotted path names its asynchronous topic
 (`async.` + path lower-cased + `.` + HTTP method, e.g.
 `async.catalog.services.productrepository.save.post`). Every method takes a
 `webapi.routes.CallContext` first (store scope and caller), raises the
-exceptions of `catalog.exceptions`, and runs inside the caller's transaction (or
+exceptions of `webapi.exceptions`, and runs inside the caller's transaction (or
 its own when called outside one).
 """
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
 
-from catalog.exceptions import InputException, NoSuchEntityException
+from webapi.exceptions import InputException, NoSuchEntityException
 from catalog.serializers.fields import REQUIRED, Obj
 
 F = TypeVar("F", bound=Callable[..., Any])

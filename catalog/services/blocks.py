@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
-from catalog.exceptions import CouldNotSaveException, NoSuchEntityException
+from webapi.exceptions import CouldNotSaveException, NoSuchEntityException
 from catalog.models import Block
 from catalog.serializers.blocks import BLOCK, render_block
 from catalog.services.base import as_id, clean, insert_unless_taken, required, search, writes

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max, Q
 
-from catalog.exceptions import InputException, NoSuchEntityException, StateException
+from webapi.exceptions import InputException, NoSuchEntityException, StateException
 from catalog.models import (
     DEFAULT_CATEGORY_ID,
     ROOT_CATEGORY_ID,

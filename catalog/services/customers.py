@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from catalog.exceptions import InputException, InputMismatchException
+from webapi.exceptions import InputException, InputMismatchException
 from catalog.models import ADMIN_STORE_ID, Customer, Store, Website
 from catalog.serializers.customers import CUSTOMER, READ_ONLY, check_password, render_customer
 from catalog.services.base import (

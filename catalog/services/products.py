@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from catalog.exceptions import InputException, NoSuchEntityException
+from webapi.exceptions import InputException, NoSuchEntityException
 from catalog.models import (
     ADMIN_STORE_ID,
     Category,

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from catalog.exceptions import InputException, LocalizedException
+from webapi.exceptions import InputException, LocalizedException
 from webapi.execution import validate_request
 from webapi.routes import CallContext, Route
 from operations import items as item_rules

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from catalog.exceptions import LocalizedException
+from webapi.exceptions import LocalizedException
 from webapi.execution import validate_request
 from webapi.routes import CallContext
 from operations import items as item_rules

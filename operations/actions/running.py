@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from catalog.exceptions import InputException, LocalizedException
+from webapi.exceptions import InputException, LocalizedException
 from catalog.models import Store
 from webapi import execution
 from webapi.routes import CallContext, Route, routes

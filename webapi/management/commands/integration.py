@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from catalog.exceptions import LocalizedException
+from webapi.exceptions import LocalizedException
 from webapi import actions
 from webapi.models import Integration
 
