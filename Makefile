@@ -27,7 +27,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy config catalog webapi operations queues
+	$(BIN)/mypy config store catalog webapi operations queues
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db*

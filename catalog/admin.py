@@ -16,20 +16,7 @@ from catalog.models import (
     Customer,
     Product,
     ProductStoreValue,
-    Store,
-    Website,
 )
-
-
-@admin.register(Website)
-class WebsiteAdmin(admin.ModelAdmin):
-    list_display = ("id", "code", "name")
-
-
-@admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
-    list_display = ("id", "code", "name", "website", "is_active")
-    list_filter = ("website", "is_active")
 
 
 class ProductStoreValueInline(admin.TabularInline):

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "config",
+    "store",
     "catalog",
     "webapi",
     "operations",

@@ -111,7 +111,7 @@ class Operation(models.Model):
     topic = models.CharField(max_length=255)
     serialized_data = models.TextField()
     data_hash = models.CharField(max_length=64, blank=True)
-    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey("store.Store", on_delete=models.PROTECT, related_name="+")
     status = models.PositiveSmallIntegerField(
         choices=OperationStatus.choices, default=OperationStatus.OPEN
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.models import Product, ProductStoreValue, Store, Website
+from catalog.models import Product, ProductStoreValue
+from store.models import Store, Website
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ import pytest
 from django.db import transaction
 
 from webapi.exceptions import InputException, InputMismatchException, NoSuchEntityException
-from catalog.models import CategoryProduct, Customer, Product, Store
+from catalog.models import CategoryProduct, Customer, Product
+from store.models import Store
 from webapi import execution
 from webapi.routes import CallContext, routes
 from catalog.services import (

@@ -9,7 +9,7 @@ import pytest
 from rest_framework import serializers
 
 from webapi.exceptions import NoSuchEntityException
-from catalog.models import Store, Website
+from store.models import Store, Website
 from webapi.routes import Route
 from tests.fixtures.webapi import temporary_route
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from rest_framework.serializers import BaseSerializer
 
-    from catalog.models import Store
+    from store.models import Store
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")

@@ -16,7 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store
+from store.models import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store
 from webapi import conf
 from webapi.authentication import BearerTokenAuthentication
 from webapi.exceptions import (

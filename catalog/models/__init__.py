@@ -14,12 +14,9 @@ from catalog.models.products import (
     Product,
     ProductStoreValue,
 )
-from catalog.models.stores import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store, Website
 
 __all__ = [
-    "ADMIN_STORE_ID",
     "DEFAULT_CATEGORY_ID",
-    "DEFAULT_STORE_ID",
     "PRODUCT_TYPES",
     "ROOT_CATEGORY_ID",
     "STORE_SCOPED_ATTRIBUTES",
@@ -29,6 +26,4 @@ __all__ = [
     "Customer",
     "Product",
     "ProductStoreValue",
-    "Store",
-    "Website",
 ]

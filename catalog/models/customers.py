@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
-from catalog.models.stores import Store, Website
+from store.models import Store, Website
 
 
 class Customer(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from catalog.models.stores import Store
+from store.models import Store
 
 # Attributes whose value can differ per store view (Magento's "store view" scope).
 # The default (store 0) value lives on the product row itself; a store view's own

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from webapi.exceptions import InputException, InputMismatchException
-from catalog.models import ADMIN_STORE_ID, Customer, Store, Website
+from catalog.models import Customer
+from store.models import ADMIN_STORE_ID, Store, Website
 from catalog.serializers.customers import CUSTOMER, READ_ONLY, check_password, render_customer
 from catalog.services.base import (
     as_id,

@@ -9,14 +9,8 @@ from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from webapi.exceptions import InputException, NoSuchEntityException
-from catalog.models import (
-    ADMIN_STORE_ID,
-    Category,
-    CategoryProduct,
-    Product,
-    ProductStoreValue,
-    Website,
-)
+from catalog.models import Category, CategoryProduct, Product, ProductStoreValue
+from store.models import ADMIN_STORE_ID, Website
 from catalog.serializers.products import PRODUCT, SKU_MISMATCH, render_product
 from catalog.services.base import (
     clean,

@@ -35,7 +35,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from webapi.exceptions import InputException, LocalizedException
-from catalog.models import Store
+from store.models import Store
 from webapi import execution
 from webapi.routes import CallContext, Route, routes
 from operations import items as item_rules
