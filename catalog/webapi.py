@@ -35,7 +35,7 @@ Call = Callable[[CallContext, Mapping[str, str], Any], Any]
 
 
 def _route(method: str, path: str, service: str, call: Call, permission: str, tag: str,
-           summary: str, request: Any = None) -> None:
+           summary: str, request: Any = None, *, search: bool = False) -> None:
     register(Route(
         method=method,
         path=path,
@@ -43,6 +43,7 @@ def _route(method: str, path: str, service: str, call: Call, permission: str, ta
         call=call,
         permission=permission,
         request=request,
+        search=search,
         summary=summary,
         tags=(tag,),
     ))
@@ -60,7 +61,7 @@ def _param(params: Mapping[str, str], data: Any, name: str) -> Any:
 VIEW, CHANGE = "catalog.view_product", "catalog.change_product"
 _route("GET", "/V1/products", "ProductRepository.get_list",
        lambda ctx, params, data: ProductRepository.get_list(ctx, data),
-       VIEW, "products", "Search products (searchCriteria).")
+       VIEW, "products", "Search products (searchCriteria).", search=True)
 _route("POST", "/V1/products", "ProductRepository.save",
        lambda ctx, params, data: ProductRepository.save(ctx, data["product"], _param(params, data, "sku")),
        CHANGE, "products", "Create a product, or update the one with this SKU.", ProductRequest)
@@ -84,7 +85,7 @@ _route("PUT", "/V1/categories/:categoryId", "CategoryRepository.save",
        CHANGE, "categories", "Update (or move) a category.", CategoryRequest)
 _route("GET", "/V1/categories/list", "CategoryRepository.get_list",
        lambda ctx, params, data: CategoryRepository.get_list(ctx, data),
-       VIEW, "categories", "Search categories (searchCriteria).")
+       VIEW, "categories", "Search categories (searchCriteria).", search=True)
 _route("GET", "/V1/categories/:categoryId", "CategoryRepository.get",
        lambda ctx, params, data: CategoryRepository.get(ctx, params["categoryId"]),
        VIEW, "categories", "Read a category.")
@@ -119,7 +120,7 @@ _route("POST", "/V1/customers", "AccountManagement.create_account",
        CHANGE, "customers", "Create a customer account.", CustomerCreateRequest)
 _route("GET", "/V1/customers/search", "CustomerRepository.get_list",
        lambda ctx, params, data: CustomerRepository.get_list(ctx, data),
-       VIEW, "customers", "Search customers (searchCriteria).")
+       VIEW, "customers", "Search customers (searchCriteria).", search=True)
 _route("GET", "/V1/customers/:customerId", "CustomerRepository.get_by_id",
        lambda ctx, params, data: CustomerRepository.get_by_id(ctx, params["customerId"]),
        VIEW, "customers", "Read a customer.")
@@ -137,7 +138,7 @@ _route("POST", "/V1/cmsBlock", "BlockRepository.save",
        CHANGE, "cms", "Create a CMS block.", BlockRequest)
 _route("GET", "/V1/cmsBlock/search", "BlockRepository.get_list",
        lambda ctx, params, data: BlockRepository.get_list(ctx, data),
-       VIEW, "cms", "Search CMS blocks (searchCriteria).")
+       VIEW, "cms", "Search CMS blocks (searchCriteria).", search=True)
 _route("GET", "/V1/cmsBlock/:blockId", "BlockRepository.get_by_id",
        lambda ctx, params, data: BlockRepository.get_by_id(ctx, params["blockId"]),
        VIEW, "cms", "Read a CMS block.")

@@ -113,7 +113,6 @@ INSTALLED_APPS = [
     "catalog",
     "webapi",
     "operations",
-    # Last, so that its ready() autodiscovers queues.py after every route is registered.
     "queues",
 ]
 

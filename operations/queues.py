@@ -1,6 +1,6 @@
 """The operations app's message queue declarations (Magento's WebapiAsync topology).
 
-- one Topic per async route (`webapi.routes.routes.async_routes()`), all with
+- one Topic per async route (`webapi.routes.discover().async_routes()`), all with
   the operation handler;
 - the exchange `magento`; the queue `async.operations.all`; a binding of `async.#`
   to it, and a publisher of `async.#` on the exchange; all on the "default"
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapi.routes import routes
+from webapi.routes import discover
 from operations.conf import operations_settings
 from queues import Binding, Consumer, Exchange, Periodic, Publisher, Queue, Topic, declare
 from queues.routing import matches
@@ -53,7 +53,9 @@ def declarations(
     no other test uses.
     """
     apart = list(operations_settings.ROUTED_APART if routed_apart is None else routed_apart)
-    topics = sorted({route.topic for route in routes.async_routes()})
+    # Discovered here, not assumed: this module may be imported before the apps
+    # declaring routes are ready (INSTALLED_APPS order is not a contract).
+    topics = sorted({route.topic for route in discover().async_routes()})
     if apart:
         bindings = [
             Binding(id=f"{queue}:{topic}", exchange=exchange, topic=topic, queue=queue)

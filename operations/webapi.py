@@ -107,6 +107,7 @@ for _route in (
         service="operations.webapi.operation_search",
         call=operation_search,
         permission=PERMISSION,
+        search=True,
         summary="Search operations (searchCriteria).",
         tags=("bulk",),
     ),

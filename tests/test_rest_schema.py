@@ -41,6 +41,14 @@ def widget_routes():
             "tests.schema.WidgetRepository.get_list",
             _noop,
             "rest.view_integration",
+            search=True,
+        ),
+        Route(
+            "GET",
+            "/V1/test-schema/widgets/list-sizes",
+            "tests.schema.WidgetRepository.list_sizes",
+            _noop,
+            "rest.view_integration",
         ),
         Route(
             "DELETE",
@@ -90,6 +98,11 @@ def test_schema_has_each_route_with_parameters_body_and_bearer_security(schema):
 def test_search_routes_document_search_criteria(schema):
     operation = schema["paths"]["/rest/{store}/V1/test-schema/widgets/search"]["get"]
     assert "searchCriteria" in [p["name"] for p in operation["parameters"]]
+
+
+def test_search_parameters_are_declared_not_guessed_from_the_path(schema):
+    operation = schema["paths"]["/rest/{store}/V1/test-schema/widgets/list-sizes"]["get"]
+    assert "searchCriteria" not in [p["name"] for p in operation["parameters"]]
 
 
 def test_async_variant_has_the_topic_and_a_202_bulk_answer(schema):

@@ -1,15 +1,20 @@
 from django.apps import AppConfig
-from django.utils.module_loading import autodiscover_modules
 
 
 class WebapiConfig(AppConfig):
-    """The REST layer: route registry, dispatcher, tokens and integrations."""
+    """Magento's Web API: route registry, dispatcher, tokens and integrations, errors."""
 
     name = "webapi"
-    label = "rest"
+    label = "rest"  # kept from its first home (catalog/rest): migrations and permissions
     verbose_name = "REST API"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from webapi.checks import check_routes
+        from webapi.routes import discover
+
         # Every installed app may declare service routes in its own webapi.py
         # (Magento's webapi.xml).
-        autodiscover_modules("webapi")
+        discover()
+        checks.register(check_routes, "webapi")

@@ -2,9 +2,12 @@
 
 A route binds an HTTP method and a Magento path (`/V1/products/:sku`) to a service
 method. Apps declare theirs in their own `webapi.py` with `register(Route(...))`;
-the module is imported at start-up (see `CatalogConfig.ready`). The synchronous
-dispatcher, the asynchronous and bulk API, the topic names and the OpenAPI schema
-all read this one registry, so a route author writes nothing else.
+`discover()` imports those modules once, whatever the order of INSTALLED_APPS
+(`WebapiConfig.ready` calls it, and so does anything that derives from the routes
+while apps are still getting ready, like the queue declarations of the async
+topics). The synchronous dispatcher, the asynchronous and bulk API, the topic names
+and the OpenAPI schema all read this one registry, so a route author writes
+nothing else. Inconsistent declarations are system check errors (`webapi.checks`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from django.utils.module_loading import autodiscover_modules
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -50,18 +56,22 @@ class Route:
 
     - `path`: Magento's path, `:name` segments are parameters (`/V1/cmsBlock/:blockId`).
     - `service`: the dotted name of the service method the route calls
-      (`catalog.services.BlockRepository.delete_by_id`); it names the async topic.
+      (`catalog.services.BlockRepository.delete_by_id`); it names the async topic,
+      and must resolve to a callable (system check `webapi.E001`).
     - `call(ctx, params, data)`: run the service; `params` are the URL parameters as
       strings, `data` is the validated body (`request(data=body).validated_data`),
       or for a GET route without `request` the query string (a QueryDict, also
-      `ctx.query`; search routes hand it to `webapi.search.search`), else
-      None. Returns the JSON answer. Raise the domain exceptions of `webapi.exceptions`; the caller maps them to HTTP answers.
+      `ctx.query`; search routes hand it to `webapi.search.search`), else None.
+      Returns the JSON answer. Raise the exceptions of `webapi.exceptions`; the
+      caller maps them to HTTP answers.
     - `request`: the serializer that validates the whole JSON body, wrapper key
       included (`{"product": {...}}`). It gets `context={"params": params,
       "ctx": ctx}` and must have no side effects.
     - `permission`: the Django permission (`app_label.codename`) the caller needs;
       None means anonymous (the admin token route only).
     - `async_enabled`: False opts a write route out of `async/` and `async/bulk/`.
+    - `search`: the route takes Magento's `searchCriteria` query parameters (the
+      OpenAPI schema documents them).
     - `status`: the HTTP status of a successful synchronous answer.
     - `atomic`: False runs `call` outside a transaction, for a service whose writes
       must persist even when it fails (the admin token route counts failed sign-ins).
@@ -74,6 +84,7 @@ class Route:
     permission: str | None
     request: type[BaseSerializer] | None = None
     async_enabled: bool = True
+    search: bool = False
     status: int = 200
     atomic: bool = True
     summary: str = ""
@@ -139,11 +150,30 @@ def _by_param(segment: str) -> str:
     return "by" + name[0].upper() + name[1:]
 
 
+def resolve_service(dotted: str) -> Any:
+    """Return the object a route's `service` names (`catalog.services.X.save`).
+
+    The longest importable prefix is the module, the rest attributes of it. Raise
+    ImportError (or AttributeError) when it names nothing.
+    """
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target: Any = import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            target = getattr(target, name)
+        return target
+    raise ImportError(f"no module in {dotted!r}")
+
+
 class RouteRegistry:
     """All declared routes.
 
-    Rejected loudly: a duplicate (method, path) pair, and two asynchronous routes
-    with the same topic (their operations could not be told apart).
+    A duplicate (method, path) pair is rejected loudly. Two asynchronous routes
+    with the same topic are accepted here and reported by the system checks
+    (`webapi.E002`): their operations could not be told apart.
     """
 
     def __init__(self) -> None:
@@ -158,14 +188,6 @@ class RouteRegistry:
         key = self._key(route)
         if key in self._keys:
             raise ValueError(f"Route {route.method} {route.path} is declared twice")
-        if route.async_enabled and route.method in WRITE_METHODS:
-            for other in self.async_routes():
-                if other.topic == route.topic:
-                    raise ValueError(
-                        f"Routes {other.method} {other.path} and {route.method} {route.path} "
-                        f"share the async topic {route.topic}; give one a distinct service "
-                        "or async_enabled=False"
-                    )
         self._keys.add(key)
         self._routes.append(route)
         self._routes.sort(key=lambda r: r.specificity, reverse=True)
@@ -250,8 +272,22 @@ class MethodNotAllowed(LookupError):
 
 
 routes = RouteRegistry()
+_discovered = False
 
 
 def register(route: Route) -> Route:
     """Declare a route (called from an app's `webapi.py`)."""
     return routes.register(route)
+
+
+def discover() -> RouteRegistry:
+    """Import every installed app's `webapi.py` (once) and return the registry.
+
+    Call it before deriving anything from the routes during start-up; it needs the
+    app registry populated (any AppConfig.ready, or later).
+    """
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("webapi")
+        _discovered = True
+    return routes

@@ -21,12 +21,11 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ComponentIdentity, ResolvedComponent, force_instance
 from rest_framework.views import APIView
 
-from webapi.routes import Route, routes
+from webapi.routes import Route, discover
 
 logger = logging.getLogger(__name__)
 
 _PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
-_SEARCH_HINT = re.compile(r"(search|list)", re.IGNORECASE)
 STORE_PARAMETER = {
     "name": "store",
     "in": "path",
@@ -140,6 +139,7 @@ class RegistrySchemaGenerator(SchemaGenerator):
                 schema={"type": "http", "scheme": "bearer"},
             )
         )
+        routes = discover()
         for route in routes:
             auto.method = route.method
             body = self._body_schema(auto, route)
@@ -218,7 +218,7 @@ class RegistrySchemaGenerator(SchemaGenerator):
     def _sync_operation(self, route: Route, body: dict[str, Any] | None) -> dict[str, Any]:
         operation = self._base(route, _operation_id("", route, route.path), "")
         parameters = self._parameters(route)
-        if route.method == "GET" and _SEARCH_HINT.search(f"{route.service} {route.path}"):
+        if route.search:
             parameters.append(SEARCH_PARAMETER)
         operation["parameters"] = parameters
         if body is not None:
