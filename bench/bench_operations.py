@@ -179,8 +179,8 @@ def prepare(env: dict[str, str]) -> str:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from webapi.actions import issue_admin_token
     from queues.transports import create_transport
+    from webapi.actions import issue_admin_token
 
     call_command("queue_setup", verbosity=0)
     transport = create_transport("amqp")

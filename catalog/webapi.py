@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from webapi.routes import CallContext, Route, register
 from catalog.serializers import (
     BlockRequest,
     CategoryRequest,
@@ -30,6 +29,7 @@ from catalog.services import (
     CustomerRepository,
     ProductRepository,
 )
+from webapi.routes import CallContext, Route, register
 
 Call = Callable[[CallContext, Mapping[str, str], Any], Any]
 

@@ -12,9 +12,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from webapi import views as webapi_views
 from config import views
 from operations import views as operations_views
+from webapi import views as webapi_views
 
 STORE = r"(?:(?P<store_code>[A-Za-z0-9_]+)/)?"
 

@@ -77,7 +77,7 @@ class OperationAdmin(ReadOnly):
     def retry_selected(self, request, queryset) -> None:
         try:
             count = retry_operations(queryset.values_list("pk", flat=True), request.user)
-        except (OperationsError, Operation.DoesNotExist) as exc:
+        except OperationsError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(

@@ -1,7 +1,8 @@
 """The operations app's errors.
 
 Errors answered through the REST API are `LocalizedException`s (Magento's error
-shape, with an HTTP status); the rest are refusals of actions for people.
+shape); the rest (`OperationsError`) are refusals of the actions people take, each
+with a message to show them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,22 @@ class ActionNotPermitted(OperationsError):
     def __init__(self, permission: str) -> None:
         super().__init__(f"You are not allowed to do this: it needs the permission {permission!r}.")
         self.permission = permission
+
+
+class BulkNotFound(OperationsError):
+    """The bulk does not exist, or the person may not see it (the two are not told apart)."""
+
+    def __init__(self, bulk_uuid: object) -> None:
+        super().__init__(f"No bulk {bulk_uuid}.")
+        self.bulk_uuid = bulk_uuid
+
+
+class OperationNotFound(OperationsError):
+    """Operations that do not exist, or that are in bulks the person may not see."""
+
+    def __init__(self, operation_ids: list[int]) -> None:
+        super().__init__(f"No operation with id(s) {operation_ids}.")
+        self.operation_ids = operation_ids
 
 
 class OperationNotRetriable(OperationsError):

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapi.routes import discover
 from operations.conf import operations_settings
 from queues import Binding, Consumer, Exchange, Periodic, Publisher, Queue, Topic, declare
 from queues.routing import matches
+from webapi.routes import discover
 
 EXCHANGE = "magento"
 QUEUE = "async.operations.all"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from rest_framework.exceptions import ValidationError
 
-from webapi.exceptions import LocalizedException
 from webapi.errors import validation_error
+from webapi.exceptions import LocalizedException
 
 
 def storable(text: str) -> str:

@@ -12,12 +12,12 @@ from typing import Any
 
 from rest_framework.response import Response
 
+from operations.actions import accept_bulk, request_fingerprint
+from operations.exceptions import RouteNotAsync
 from webapi import conf as webapi_conf
 from webapi.exceptions import MalformedRequest, PayloadTooLarge
 from webapi.routes import MethodNotAllowed, RouteNotFound, routes
 from webapi.views import WebapiView
-from operations.actions import accept_bulk, request_fingerprint
-from operations.exceptions import RouteNotAsync
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 NOT_AN_ARRAY = "The body of a bulk request must be a JSON array of items, one per operation."

@@ -11,11 +11,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from operations import status
+from operations.models import Bulk, OperationStatus
 from webapi.exceptions import InputException, NoSuchEntityException
 from webapi.routes import CallContext, Route, register
 from webapi.search import search
-from operations import status
-from operations.models import Bulk, OperationStatus
 
 PERMISSION = "operations.view_bulk"
 NO_BULK = 'Bulk with UUID "%1" does not exist.'

@@ -394,8 +394,8 @@ def _concurrently(first, second):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_creates_of_one_sku_end_in_one_product_updated_by_the_later(postgresql):
-    from webapi.routes import CallContext
     from catalog.services import ProductRepository
+    from webapi.routes import CallContext
 
     ctx = CallContext(store=Store.objects.get(pk=0), user=None)
 
@@ -411,10 +411,10 @@ def test_concurrent_creates_of_one_sku_end_in_one_product_updated_by_the_later(p
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_accounts_with_one_email_end_in_magentos_duplicate_message(postgresql):
-    from webapi.exceptions import InputMismatchException
     from catalog.models import Customer
-    from webapi.routes import CallContext
     from catalog.services import AccountManagement
+    from webapi.exceptions import InputMismatchException
+    from webapi.routes import CallContext
 
     ctx = CallContext(store=Store.objects.get(pk=1), user=None)
     data = {"email": "race@example.com", "firstname": "R", "lastname": "C"}

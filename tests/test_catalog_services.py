@@ -7,11 +7,7 @@ import importlib
 import pytest
 from django.db import transaction
 
-from webapi.exceptions import InputException, InputMismatchException, NoSuchEntityException
 from catalog.models import CategoryProduct, Customer, Product
-from store.models import Store
-from webapi import execution
-from webapi.routes import CallContext, routes
 from catalog.services import (
     AccountManagement,
     BlockRepository,
@@ -22,6 +18,10 @@ from catalog.services import (
     ProductRepository,
 )
 from operations import items as item_rules
+from store.models import Store
+from webapi import execution
+from webapi.exceptions import InputException, InputMismatchException, NoSuchEntityException
+from webapi.routes import CallContext, routes
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from webapi.exceptions import InputException, NoSuchEntityException
 from catalog.models import Block, Customer
-from webapi.routes import Route
 from catalog.serializers.blocks import BlockRequest
 from operations.actions import (
     acknowledge_bulk,
@@ -20,14 +18,18 @@ from operations.actions import (
 )
 from operations.exceptions import (
     ActionNotPermitted,
+    BulkNotFound,
     InvalidOperationData,
+    OperationNotFound,
     OperationNotRetriable,
     OperationsError,
 )
 from operations.items import deserialize_item
-from operations.models import Bulk, BulkAcknowledgement, EventKind, Operation, OperationStatus
+from operations.models import BulkAcknowledgement, EventKind, OperationStatus
 from tests.fixtures.operations import bulk_post, product_item
 from tests.fixtures.webapi import temporary_route
+from webapi.exceptions import InputException, NoSuchEntityException
+from webapi.routes import Route
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -144,11 +146,11 @@ def test_retrying_needs_the_retry_permission(mixed_bulk, staff):
 
 def test_someone_elses_operation_cannot_be_retried_without_seeing_all_bulks(mixed_bulk, staff):
     user, _token = staff(RETRIER)
-    with pytest.raises(Operation.DoesNotExist):
+    with pytest.raises(OperationNotFound):
         retry_operation(mixed_bulk.operations.get(index=1), user)
-    with pytest.raises(Bulk.DoesNotExist):
+    with pytest.raises(BulkNotFound):
         retry_failed(mixed_bulk, user)
-    with pytest.raises(Bulk.DoesNotExist):
+    with pytest.raises(BulkNotFound):
         retry_by_error_code(mixed_bulk, InputException.code, user)
     assert _statuses(mixed_bulk) == [1, 3, 3, 3, 5]
     auditor, _token = staff([*RETRIER, "operations.view_all_bulks"])
@@ -289,6 +291,6 @@ def test_acknowledging_needs_the_permission_and_a_visible_bulk(mixed_bulk, staff
     with pytest.raises(ActionNotPermitted):
         acknowledge_bulk(mixed_bulk, nobody)
     stranger, _token = staff(["operations.view_bulk", "operations.acknowledge_bulks"])
-    with pytest.raises(mixed_bulk.DoesNotExist):
+    with pytest.raises(BulkNotFound):
         acknowledge_bulk(mixed_bulk, stranger)
     assert not BulkAcknowledgement.objects.exists()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Block, Customer, Product
-from webapi.routes import routes
 from operations.models import OperationStatus
 from operations.queues import BATCH_HANDLER, HANDLER, declarations
 from queues import Binding, Consumer, Queue, registry
@@ -20,6 +19,7 @@ from queues.consumer import ConsumerRuntime
 from queues.registry import Registry
 from queues.routing import matches
 from tests.fixtures.operations import bulk_post, product_item
+from webapi.routes import routes
 
 PRODUCT_TOPICS = "async.catalog.services.productrepository.#"
 CUSTOMER_TOPICS = "async.catalog.services.accountmanagement.#"

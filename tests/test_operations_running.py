@@ -9,15 +9,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 
-from webapi.exceptions import InputException
 from catalog.models import Block, Customer, Product
-from webapi.routes import Route
 from catalog.serializers.blocks import BlockRequest
 from operations.actions import publish_rows
 from operations.actions.running import UNEXPECTED_ERROR, clear_caches
 from operations.models import Bulk, EventKind, OperationEvent, OperationStatus
 from tests.fixtures.operations import bulk_post, product_item
 from tests.fixtures.webapi import temporary_route
+from webapi.exceptions import InputException
+from webapi.routes import Route
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

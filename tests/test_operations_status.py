@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from webapi import actions as rest_actions
 from operations.actions import execute_operations
 from operations.models import BulkStatus, OperationStatus
 from operations.status import bulk_summary_status, status_counts, summaries, summary_status
 from tests.fixtures.operations import bulk_post, product_item
+from webapi import actions as rest_actions
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from tests.fixtures.webapi import ADMIN_PASSWORD, temporary_route
 from webapi import actions
 from webapi.models import AccessToken, SignInFailure
 from webapi.routes import Route
-from tests.fixtures.webapi import ADMIN_PASSWORD, temporary_route
 
 pytestmark = pytest.mark.django_db
 

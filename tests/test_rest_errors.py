@@ -8,10 +8,10 @@ import logging
 import pytest
 from rest_framework import serializers
 
-from webapi.exceptions import NoSuchEntityException
 from store.models import Store, Website
-from webapi.routes import Route
 from tests.fixtures.webapi import temporary_route
+from webapi.exceptions import NoSuchEntityException
+from webapi.routes import Route
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 
+from tests.fixtures.webapi import temporary_route
 from webapi import actions
 from webapi.models import AccessToken, Integration
 from webapi.routes import Route
-from tests.fixtures.webapi import temporary_route
 
 pytestmark = pytest.mark.django_db
 

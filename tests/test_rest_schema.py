@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework import serializers
 
-from webapi.routes import Route
 from tests.fixtures.webapi import temporary_route
+from webapi.routes import Route
 
 pytestmark = pytest.mark.django_db
 

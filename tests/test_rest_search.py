@@ -13,10 +13,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from tests.fixtures.webapi import temporary_route
 from webapi.exceptions import InputException
 from webapi.routes import Route
 from webapi.search import search
-from tests.fixtures.webapi import temporary_route
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,13 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from webapi.exceptions import AuthenticationException, InputException, NoSuchEntityException
 from webapi import conf
-from webapi.exceptions import SIGN_IN_INCORRECT
+from webapi.exceptions import (
+    SIGN_IN_INCORRECT,
+    AuthenticationException,
+    InputException,
+    NoSuchEntityException,
+)
 from webapi.models import (
     USER_TYPE_ADMIN,
     USER_TYPE_INTEGRATION,

@@ -7,8 +7,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import Permission
 
-from webapi.exceptions import LocalizedException
 from webapi import actions
+from webapi.exceptions import LocalizedException
 from webapi.models import AccessToken, Integration, SignInFailure
 
 

@@ -28,8 +28,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Max, Min, Q, QuerySet
 
-from webapi.exceptions import InputException
 from webapi import conf
+from webapi.exceptions import InputException
 
 ROOT = "searchCriteria"
 _KEY = re.compile(r"\[([^\[\]]*)\]")

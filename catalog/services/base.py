@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
 
-from webapi.exceptions import InputException, NoSuchEntityException
 from catalog.serializers.fields import REQUIRED, Obj
+from webapi.exceptions import InputException, NoSuchEntityException
 
 F = TypeVar("F", bound=Callable[..., Any])
 

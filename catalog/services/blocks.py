@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
-from webapi.exceptions import CouldNotSaveException, NoSuchEntityException
 from catalog.models import Block
 from catalog.serializers.blocks import BLOCK, render_block
 from catalog.services.base import as_id, clean, insert_unless_taken, required, search, writes
+from webapi.exceptions import CouldNotSaveException, NoSuchEntityException
 
 if TYPE_CHECKING:
     from webapi.routes import CallContext

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max, Q
 
-from webapi.exceptions import InputException, NoSuchEntityException, StateException
 from catalog.models import (
     DEFAULT_CATEGORY_ID,
     ROOT_CATEGORY_ID,
@@ -32,6 +31,7 @@ from catalog.services.base import (
     writes,
 )
 from catalog.services.products import PRODUCT_NOT_FOUND
+from webapi.exceptions import InputException, NoSuchEntityException, StateException
 
 if TYPE_CHECKING:
     from webapi.routes import CallContext

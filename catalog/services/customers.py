@@ -8,9 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from webapi.exceptions import InputException, InputMismatchException
 from catalog.models import Customer
-from store.models import ADMIN_STORE_ID, Store, Website
 from catalog.serializers.customers import CUSTOMER, READ_ONLY, check_password, render_customer
 from catalog.services.base import (
     as_id,
@@ -22,6 +20,8 @@ from catalog.services.base import (
     search,
     writes,
 )
+from store.models import ADMIN_STORE_ID, Store, Website
+from webapi.exceptions import InputException, InputMismatchException
 
 if TYPE_CHECKING:
     from webapi.routes import CallContext

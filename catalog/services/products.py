@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from webapi.exceptions import InputException, NoSuchEntityException
 from catalog.models import Category, CategoryProduct, Product, ProductStoreValue
-from store.models import ADMIN_STORE_ID, Website
 from catalog.serializers.products import PRODUCT, SKU_MISMATCH, render_product
 from catalog.services.base import (
     clean,
@@ -19,6 +17,8 @@ from catalog.services.base import (
     search,
     writes,
 )
+from store.models import ADMIN_STORE_ID, Website
+from webapi.exceptions import InputException, NoSuchEntityException
 
 if TYPE_CHECKING:
     from webapi.routes import CallContext

@@ -13,15 +13,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from webapi.exceptions import InputException, LocalizedException
-from webapi.execution import validate_request
-from webapi.routes import CallContext, Route
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
 from operations.bulkwrite import event, insert_operations
 from operations.exceptions import IdempotencyKeyReused
 from operations.models import Bulk, EventKind, OperationStatus, UserType
 from operations.validation import error_message
+from webapi.exceptions import InputException, LocalizedException
+from webapi.execution import validate_request
+from webapi.routes import CallContext, Route
 
 NOT_AN_OBJECT = "The item must be a JSON object."
 OPEN, REJECTED = OperationStatus.OPEN.value, OperationStatus.REJECTED.value

@@ -16,17 +16,16 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from webapi.exceptions import LocalizedException
-from webapi.execution import validate_request
-from webapi.routes import CallContext
 from operations import items as item_rules
 from operations.actions.outbox import publish_operations_after_commit
 from operations.actions.running import route_for_topic
 from operations.db import locked
 from operations.exceptions import (
     ActionNotPermitted,
+    BulkNotFound,
     InvalidOperationData,
     MissingParameter,
+    OperationNotFound,
     OperationNotRetriable,
     OperationsError,
 )
@@ -40,6 +39,9 @@ from operations.models import (
 )
 from operations.status import visible_bulks, visible_operations
 from operations.validation import error_message
+from webapi.exceptions import LocalizedException
+from webapi.execution import validate_request
+from webapi.routes import CallContext
 
 RETRY = "operations.retry_operations"
 EDIT = "operations.edit_operations"
@@ -73,7 +75,7 @@ def retry_operation(op: Operation, user: Any) -> Operation:
 def retry_operations(operation_ids: Iterable[int], user: Any) -> int:
     """Reopen the chosen operations; return how many. All or nothing.
 
-    Raise OperationNotRetriable if any is open or complete, Operation.DoesNotExist if
+    Raise OperationNotRetriable if any is open or complete, OperationNotFound if
     any is unknown or in a bulk the user may not see, ActionNotPermitted without
     the `retry_operations` permission.
     """
@@ -86,9 +88,7 @@ def retry_operations(operation_ids: Iterable[int], user: Any) -> int:
             .order_by("pk")
         )
         if len(ops) != len(ids):
-            raise Operation.DoesNotExist(
-                f"No operation with id(s) {sorted(set(ids) - {o.pk for o in ops})}."
-            )
+            raise OperationNotFound(sorted(set(ids) - {o.pk for o in ops}))
         for op in ops:
             if op.status not in RETRIABLE_STATUSES:
                 raise OperationNotRetriable(_refusal(op))
@@ -109,7 +109,7 @@ def retry_by_error_code(bulk: Bulk, error_code: int | None, user: Any) -> int:
 def _retry_where(bulk: Bulk, user: Any, **conditions: Any) -> int:
     _require(user, RETRY)
     if not visible_bulks(user).filter(pk=bulk.pk).exists():
-        raise Bulk.DoesNotExist(f"No bulk {bulk.uuid}.")
+        raise BulkNotFound(bulk.uuid)
     with transaction.atomic():
         ops = list(
             locked(visible_operations(user).filter(bulk=bulk, **conditions))
@@ -178,8 +178,10 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
         raise InvalidOperationData("The payload must be a JSON object.")
     with transaction.atomic():
         row = (
-            locked(visible_operations(user).filter(pk=op.pk)).select_related("bulk", "store").get()
+            locked(visible_operations(user).filter(pk=op.pk)).select_related("bulk", "store").first()
         )
+        if row is None:
+            raise OperationNotFound([op.pk])
         if row.status not in RETRIABLE_STATUSES:
             raise OperationNotRetriable(_refusal(row))
         route = route_for_topic(row.topic)
@@ -222,7 +224,7 @@ def acknowledge_bulk(bulk: Bulk, user: Any) -> BulkAcknowledgement:
     """Dismiss a finished bulk for `user` (idempotent). Refused while it is in progress."""
     _require(user, ACKNOWLEDGE)
     if not visible_bulks(user).filter(pk=bulk.pk).exists():
-        raise Bulk.DoesNotExist(f"No bulk {bulk.uuid}.")
+        raise BulkNotFound(bulk.uuid)
     if Operation.objects.filter(bulk=bulk, status=OperationStatus.OPEN).exists():
         raise OperationsError(
             "This bulk is still in progress; acknowledge it once it has finished."

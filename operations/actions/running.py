@@ -34,16 +34,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from webapi.exceptions import InputException, LocalizedException
-from store.models import Store
-from webapi import execution
-from webapi.routes import CallContext, Route, routes
 from operations import items as item_rules
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
 from operations.models import Bulk, EventKind, Operation, OperationStatus
 from operations.validation import error_message, storable
+from store.models import Store
+from webapi import execution
+from webapi.exceptions import InputException, LocalizedException
+from webapi.routes import CallContext, Route, routes
 
 logger = logging.getLogger(__name__)
 

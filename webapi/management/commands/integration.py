@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from webapi.exceptions import LocalizedException
 from webapi import actions
+from webapi.exceptions import LocalizedException
 from webapi.models import Integration
 
 
