@@ -17,28 +17,8 @@ from typing import Any
 
 from django.db import connection
 
-from operations.models import Operation, OperationEvent
+from operations.models import OPERATION_COLUMNS, OUTCOME_COLUMNS, Operation, OperationEvent
 
-_OPERATION_COLUMNS = (
-    "id",
-    "bulk_id",
-    "index",
-    "topic",
-    "serialized_data",
-    "data_hash",
-    "store_id",
-    "status",
-    "result_serialized_data",
-    "result_message",
-    "error_code",
-    "attempts",
-    "accepted_at",
-    "opened_at",
-    "started_at",
-    "finished_at",
-    "published",
-    "sweeps",
-)
 _EVENT_COLUMNS = ("operation_id", "kind", "at", "actor_id", "consumer", "message")
 
 
@@ -49,7 +29,8 @@ def insert_operations(
     """Insert new operations, setting their `id`, then the events `events_for(operations)` returns.
 
     Both are plain namespaces with attributes named after the columns (building
-    10,000 model instances costs more than writing them by COPY).
+    10,000 model instances costs more than writing them by COPY); build operations
+    with `new_operation`, which refuses a missing or unknown column.
     """
     if not operations:
         return
@@ -70,10 +51,26 @@ def insert_operations(
         _copy(
             cursor,
             op_table,
-            _OPERATION_COLUMNS,
-            (_row(op, _OPERATION_COLUMNS) for op in operations),
+            OPERATION_COLUMNS,
+            (_row(op, OPERATION_COLUMNS) for op in operations),
         )
     insert_events(events_for(operations))
+
+
+def new_operation(**columns: Any) -> SimpleNamespace:
+    """Return a new operation row for `insert_operations`: every column of the model, no other.
+
+    Raise TypeError naming the columns missing or unknown, so that a column added to
+    the model cannot be left out of the insert by accident.
+    """
+    missing = set(OPERATION_COLUMNS) - set(columns)
+    unknown = set(columns) - set(OPERATION_COLUMNS)
+    if missing or unknown:
+        raise TypeError(
+            f"an operation row needs exactly the model's columns: missing {sorted(missing)}, "
+            f"unknown {sorted(unknown)}"
+        )
+    return SimpleNamespace(**columns)
 
 
 def _row(obj: Any, columns: Sequence[str]) -> list[Any]:
@@ -89,15 +86,6 @@ def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
             copy.write_row(row)
 
 
-OUTCOME_FIELDS = (
-    "status",
-    "result_serialized_data",
-    "result_message",
-    "error_code",
-    "attempts",
-    "started_at",
-    "finished_at",
-)
 
 
 def save_outcomes(operations: Sequence[Operation]) -> None:
@@ -109,10 +97,10 @@ def save_outcomes(operations: Sequence[Operation]) -> None:
     if not operations:
         return
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f)} = %s" for f in OUTCOME_FIELDS)
+    assignments = ", ".join(f"{quote(f)} = %s" for f in OUTCOME_COLUMNS)
     sql = f"UPDATE {quote(Operation._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[*_row(op, OUTCOME_FIELDS), op.pk] for op in operations])
+        cursor.executemany(sql, [[*_row(op, OUTCOME_COLUMNS), op.pk] for op in operations])
 
 
 def event(

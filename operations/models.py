@@ -152,6 +152,32 @@ class Operation(models.Model):
         return self.status in FINAL_STATUSES
 
 
+# -- an operation row's columns, by who writes them ------------------------------------
+# Every concrete column is in exactly one group (a test checks it): a column added to
+# the model and to no group fails that test, instead of being silently left unwritten
+# by the bulk insert or the outcome writes.
+
+OPERATION_COLUMNS: tuple[str, ...] = tuple(f.attname for f in Operation._meta.concrete_fields)
+# Written once, when the bulk is accepted.
+IDENTITY_COLUMNS = ("id", "bulk_id", "index", "topic", "store_id", "accepted_at")
+# The request; replaced by an edit, masked once a secret has been used.
+PAYLOAD_COLUMNS = ("serialized_data", "data_hash")
+# What running an operation decides; a retry clears them (attempts aside).
+OUTCOME_COLUMNS = (
+    "status",
+    "result_serialized_data",
+    "result_message",
+    "error_code",
+    "attempts",
+    "started_at",
+    "finished_at",
+)
+# The outbox's bookkeeping: when it was (re)opened, whether its message is confirmed.
+DELIVERY_COLUMNS = ("opened_at", "published", "sweeps")
+# What reopening an operation for a retry writes (attempts are kept, as history).
+REOPEN_COLUMNS = tuple(c for c in OUTCOME_COLUMNS if c != "attempts") + DELIVERY_COLUMNS
+
+
 class EventKind(models.TextChoices):
     ACCEPTED = "accepted"
     REJECTED = "rejected"

@@ -108,17 +108,25 @@ def summaries(bulk_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 # -- Magento's shapes -------------------------------------------------------------------
-SHORT_FIELDS = ("id", "status", "result_message", "error_code")
-DETAILED_FIELDS = (
-    "id",
-    "bulk__uuid",
-    "topic",
-    "serialized_data",
-    "result_serialized_data",
-    "status",
-    "result_message",
-    "error_code",
-)
+# The columns an operation is rendered from; `render_operation` names them as Magento's
+# OperationInterface does (`bulk_uuid`, `topic_name`, ...).
+SHORT_COLUMNS = ("id", "status", "result_message", "error_code")
+DETAILED_COLUMNS = (*SHORT_COLUMNS, "bulk__uuid", "topic", "serialized_data", "result_serialized_data")
+
+
+def render_operation(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return one operation as Magento lists it, from `.values(*DETAILED_COLUMNS)` (detailed
+    status, search) or `.values(*SHORT_COLUMNS)` (short status)."""
+    answer: dict[str, Any] = {"id": row["id"]}
+    if "topic" in row:
+        answer["bulk_uuid"] = str(row["bulk__uuid"])
+        answer["topic_name"] = row["topic"]
+        answer["serialized_data"] = row["serialized_data"]
+        answer["result_serialized_data"] = row["result_serialized_data"]
+    answer["status"] = row["status"]
+    answer["result_message"] = row["result_message"] or None
+    answer["error_code"] = row["error_code"]
+    return answer
 
 
 def _bulk_header(bulk: Bulk) -> dict[str, Any]:
@@ -135,57 +143,12 @@ def _bulk_header(bulk: Bulk) -> dict[str, Any]:
     }
 
 
-def bulk_status(bulk: Bulk) -> dict[str, Any]:
-    """Return `GET /V1/bulk/:bulkUuid/status` (Magento's BulkOperationsStatus, short)."""
+def bulk_status(bulk: Bulk, *, detailed: bool = False) -> dict[str, Any]:
+    """Return `GET /V1/bulk/:bulkUuid/status` (Magento's BulkOperationsStatus, short), or
+    with `detailed` `.../detailed-status` (each operation with its data and result)."""
     answer = _bulk_header(bulk)
-    answer["operations_list"] = [
-        {"id": pk, "status": op_status, "result_message": message or None, "error_code": code}
-        for pk, op_status, message, code in bulk.operations.order_by("index")
-        .values_list(*SHORT_FIELDS)
-        .iterator(chunk_size=2000)
-    ]
+    rows = bulk.operations.order_by("index").values(
+        *(DETAILED_COLUMNS if detailed else SHORT_COLUMNS)
+    )
+    answer["operations_list"] = [render_operation(row) for row in rows.iterator(chunk_size=2000)]
     return answer
-
-
-def bulk_detailed_status(bulk: Bulk) -> dict[str, Any]:
-    """Return `GET /V1/bulk/:bulkUuid/detailed-status` (each operation with its data)."""
-    answer = _bulk_header(bulk)
-    answer["operations_list"] = [
-        operation_shape(row)
-        for row in bulk.operations.order_by("index")
-        .values_list(*DETAILED_FIELDS)
-        .iterator(chunk_size=2000)
-    ]
-    return answer
-
-
-def operation_shape(row: tuple[Any, ...]) -> dict[str, Any]:
-    """Return one operation as Magento's detailed status lists it, from DETAILED_FIELDS values."""
-    pk, bulk_uuid, topic, serialized, result, status, message, code = row
-    return {
-        "id": pk,
-        "bulk_uuid": str(bulk_uuid),
-        "topic_name": topic,
-        "serialized_data": serialized,
-        "result_serialized_data": result,
-        "status": status,
-        "result_message": message or None,
-        "error_code": code,
-    }
-
-
-SEARCH_ONLY = (*DETAILED_FIELDS, "store_id", "started_at", "finished_at")
-
-
-def operation_item(op: Operation) -> dict[str, Any]:
-    """Return one operation as `GET /V1/bulk` (Magento's operation getList) lists it."""
-    return {
-        "id": op.pk,
-        "bulk_uuid": str(op.bulk.uuid),
-        "topic_name": op.topic,
-        "serialized_data": op.serialized_data,
-        "result_serialized_data": op.result_serialized_data,
-        "status": op.status,
-        "result_message": op.result_message or None,
-        "error_code": op.error_code,
-    }

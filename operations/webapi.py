@@ -53,7 +53,7 @@ def bulk_status(ctx: CallContext, params: Mapping[str, str], data: Any) -> dict[
 
 
 def bulk_detailed_status(ctx: CallContext, params: Mapping[str, str], data: Any) -> dict[str, Any]:
-    return status.bulk_detailed_status(get_visible_bulk(ctx, params["bulkUuid"]))
+    return status.bulk_status(get_visible_bulk(ctx, params["bulkUuid"]), detailed=True)
 
 
 def operation_count_by_status(ctx: CallContext, params: Mapping[str, str], data: Any) -> int:
@@ -68,9 +68,9 @@ def operation_count_by_status(ctx: CallContext, params: Mapping[str, str], data:
 
 
 def operation_search(ctx: CallContext, params: Mapping[str, str], data: Any) -> dict[str, Any]:
-    queryset = status.visible_operations(ctx.user).select_related("bulk").only(*status.SEARCH_ONLY)
+    queryset = status.visible_operations(ctx.user).values(*status.DETAILED_COLUMNS)
     page = search(queryset, ctx.query or {}, SEARCH_FIELDS)
-    return page.answer(status.operation_item)
+    return page.answer(status.render_operation)
 
 
 for _route in (

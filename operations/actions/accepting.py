@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from operations import items as item_rules
 from operations.actions.outbox import publish_after_commit
-from operations.bulkwrite import event, insert_operations
+from operations.bulkwrite import event, insert_operations, new_operation
 from operations.exceptions import IdempotencyKeyReused
 from operations.models import Bulk, EventKind, OperationStatus, UserType
 from operations.validation import error_message
@@ -186,7 +186,7 @@ def _operations(
         except (ValidationError, LocalizedException) as exc:
             message = error_message(exc)
         operations.append(
-            SimpleNamespace(
+            new_operation(
                 id=None,
                 bulk_id=None,
                 index=index,

@@ -30,6 +30,7 @@ from operations.exceptions import (
     OperationsError,
 )
 from operations.models import (
+    REOPEN_COLUMNS,
     Bulk,
     BulkAcknowledgement,
     EventKind,
@@ -135,21 +136,7 @@ def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
         op.opened_at = now
         op.published = False
         op.sweeps = 0
-    Operation.objects.bulk_update(
-        ops,
-        [
-            "status",
-            "result_message",
-            "error_code",
-            "result_serialized_data",
-            "started_at",
-            "finished_at",
-            "opened_at",
-            "published",
-            "sweeps",
-        ],
-        batch_size=1000,
-    )
+    Operation.objects.bulk_update(ops, REOPEN_COLUMNS, batch_size=1000)
     OperationEvent.objects.bulk_create(
         (
             OperationEvent(

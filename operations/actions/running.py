@@ -38,7 +38,7 @@ from operations import items as item_rules
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
-from operations.models import Bulk, EventKind, Operation, OperationStatus
+from operations.models import OUTCOME_COLUMNS, Bulk, EventKind, Operation, OperationStatus
 from operations.validation import error_message, storable
 from store.models import Store
 from webapi import execution
@@ -100,17 +100,8 @@ class _ServiceFailed(Exception):
     """A service call failed while operations ran together: run them one by one."""
 
 
-_OUTCOME = (  # restored when a batch falls back to one savepoint per operation
-    "serialized_data",
-    "redacted",
-    "status",
-    "result_serialized_data",
-    "result_message",
-    "error_code",
-    "attempts",
-    "started_at",
-    "finished_at",
-)
+# Restored when a batch falls back to one savepoint per operation: what running writes.
+_OUTCOME = ("serialized_data", "redacted", *OUTCOME_COLUMNS)
 
 
 def _run_together(operations: list[Operation], consumer: str) -> list[SimpleNamespace] | None:
