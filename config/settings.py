@@ -7,62 +7,20 @@ QUEUE_CONNECTION=amqp, AMQP_URL, REDIS_URL, DJANGO_SECRET_KEY and DJANGO_HTTPS=1
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+
+from config.appsettings import boolean, integer, text_list
+from config.environment import read, section
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-_num = TypeVar("_num")  # lower-case: Django reads upper-case names as settings
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_number(name: str, default: _num, parse: Callable[[str], _num], kind: str) -> _num:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return parse(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be {kind}, got {value!r}") from exc
-
-
-def env_int(name: str, default: int) -> int:
-    return _env_number(name, default, int, "an integer")
-
-
-def env_float(name: str, default: float) -> float:
-    return _env_number(name, default, float, "a number")
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_counts(name: str) -> dict[str, int]:
-    """Parse `name=3,other=2` into {"name": 3, "other": 2}."""
-    counts: dict[str, int] = {}
-    for item in env_list(name, ""):
-        key, sep, value = item.rpartition("=")
-        if not sep or not key.strip() or not value.strip().isdigit():
-            raise ImproperlyConfigured(f"{name} must look like 'consumer=2,other=1', got {item!r}")
-        counts[key.strip()] = int(value)
-    return counts
 
 
 def _secret_key() -> str:
     """Return DJANGO_SECRET_KEY, or a key generated once and kept beside the project."""
-    key = os.environ.get("DJANGO_SECRET_KEY")
+    key = read("DJANGO_SECRET_KEY")
     if key:
         return key
     path = BASE_DIR / ".secret_key"
@@ -76,20 +34,27 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+DEBUG = read("DJANGO_DEBUG", False, boolean)
+ALLOWED_HOSTS = read(
+    "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"], text_list
+)
+CSRF_TRUSTED_ORIGINS = read("DJANGO_CSRF_TRUSTED_ORIGINS", [], text_list)
 
-# Behind a TLS-terminating proxy in production: DJANGO_HTTPS=1.
-HTTPS = env_bool("DJANGO_HTTPS", False)
+# Behind a TLS-terminating proxy in production: DJANGO_HTTPS=1. (Every variable is
+# read whatever HTTPS says, so that the list of variables does not depend on it.)
+HTTPS = read("DJANGO_HTTPS", False, boolean)
+_ssl_redirect = read("DJANGO_SECURE_SSL_REDIRECT", True, boolean)
+_hsts_seconds = read("DJANGO_HSTS_SECONDS", 31536000, integer)
+_hsts_subdomains = read("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True, boolean)
+_hsts_preload = read("DJANGO_HSTS_PRELOAD", True, boolean)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = _ssl_redirect
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    SECURE_HSTS_SECONDS = _hsts_seconds
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _hsts_subdomains
+    SECURE_HSTS_PRELOAD = _hsts_preload
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -150,10 +115,10 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        read("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         # 0 by default: under ASGI every request runs in its own thread, and kept
         # connections would pile up until PostgreSQL refuses new ones.
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=read("DATABASE_CONN_MAX_AGE", 0, integer),
         conn_health_checks=True,
     )
 }
@@ -203,7 +168,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Channels (websockets) ------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = read("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -215,19 +180,20 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- REST API -------------------------------------------------------------------
-# Bodies are limited by WEBAPI["MAX_BODY_SIZE"] (answered 413 in Magento's shape),
-# so Django's own in-memory limit is raised to match.
-WEBAPI = {
-    "MAX_BODY_SIZE": env_int("WEBAPI_MAX_BODY_SIZE", 32 * 1024 * 1024),
-    "BULK_MAX_ITEMS": env_int("WEBAPI_BULK_MAX_ITEMS", 10_000),
-    "TOKEN_LIFETIME_HOURS": env_int("WEBAPI_ADMIN_TOKEN_LIFETIME_HOURS", 4),
-    # Magento's authentication lock: after this many failed admin token requests
-    # for a username, it is refused for TOKEN_LOCK_SECONDS, even with the right password.
-    "TOKEN_MAX_FAILURES": env_int("WEBAPI_ADMIN_TOKEN_MAX_FAILURES", 6),
-    "TOKEN_LOCK_SECONDS": env_int("WEBAPI_ADMIN_TOKEN_LOCK_SECONDS", 1800),
-    "SEARCH_MAX_PAGE_SIZE": env_int("WEBAPI_SEARCH_MAX_PAGE_SIZE", 300),
-}
-DATA_UPLOAD_MAX_MEMORY_SIZE = WEBAPI["MAX_BODY_SIZE"] + 1
+# Defaults and kinds of the app settings live in each app's conf.py; settings.py only
+# passes on the environment variables that are set.
+WEBAPI = section(
+    "WEBAPI",
+    MAX_BODY_SIZE="WEBAPI_MAX_BODY_SIZE",
+    BULK_MAX_ITEMS="WEBAPI_BULK_MAX_ITEMS",
+    TOKEN_LIFETIME_HOURS="WEBAPI_ADMIN_TOKEN_LIFETIME_HOURS",
+    TOKEN_MAX_FAILURES="WEBAPI_ADMIN_TOKEN_MAX_FAILURES",
+    TOKEN_LOCK_SECONDS="WEBAPI_ADMIN_TOKEN_LOCK_SECONDS",
+    SEARCH_MAX_PAGE_SIZE="WEBAPI_SEARCH_MAX_PAGE_SIZE",
+)
+# REST bodies are read and limited by the Web API itself (WEBAPI["MAX_BODY_SIZE"],
+# answered 413 in Magento's shape), never through request.body; Django's own limit
+# guards the HTML forms.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 REST_FRAMEWORK = {
@@ -253,55 +219,47 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-# --- Message queues (read by queues/conf.py) --------------------------------------
-QUEUES = {
-    "CONNECTION": os.environ.get("QUEUE_CONNECTION", "db"),
-    "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-    "AMQP_QUEUE_TYPE": os.environ.get("AMQP_QUEUE_TYPE", "classic"),
-    "AMQP_PREFETCH": env_int("AMQP_PREFETCH", 100),
-    "AMQP_RECONNECT_ATTEMPTS": env_int("AMQP_RECONNECT_ATTEMPTS", 10),
-    "AMQP_RECONNECT_MAX_DELAY": env_float("AMQP_RECONNECT_MAX_DELAY", 5.0),
-    "MAX_TRIALS": env_int("QUEUE_MAX_TRIALS", 5),
-    "DB_VISIBILITY_TIMEOUT": env_int("QUEUE_DB_VISIBILITY_TIMEOUT", 300),
-    "DB_CLAIM_BATCH": env_int("QUEUE_DB_CLAIM_BATCH", 100),
-    "DB_POLL_INTERVAL": env_float("QUEUE_DB_POLL_INTERVAL", 0.5),
-    "DB_KEEP_DONE_HOURS": env_int("QUEUE_DB_KEEP_DONE_HOURS", 24),
-    "EMBEDDED_CONSUMERS": env_bool("QUEUE_EMBEDDED_CONSUMERS", True),
-    # How long processed message_ids are remembered to drop redelivered duplicates.
-    "DEDUP_KEEP_HOURS": env_int("QUEUE_DEDUP_KEEP_HOURS", 7 * 24),
-    # Per-message handlers commit in groups (one savepoint each) at most this often, in
-    # seconds; 0 commits after every message.
-    "COMMIT_INTERVAL": env_float("QUEUE_COMMIT_INTERVAL", 0.2),
-    # How often a consumer heartbeats and looks for a restart request (seconds).
-    "HEARTBEAT_INTERVAL": env_float("QUEUE_HEARTBEAT_INTERVAL", 5.0),
-    # Modules imported at start-up for their declarations, besides each app's queues.py.
-    "DECLARATION_MODULES": env_list("QUEUE_DECLARATION_MODULES", ""),
-    # The supervising runner (Magento's cron_consumers_runner).
-    "RUNNER": {
-        "max_messages": env_int("QUEUE_RUNNER_MAX_MESSAGES", 10_000),
-        "consumers": env_list("QUEUE_RUNNER_CONSUMERS", ""),
-        # QUEUE_RUNNER_MULTIPLE_PROCESSES="async.operations.all=4,other=1" (default 1 each).
-        "multiple_processes": env_counts("QUEUE_RUNNER_MULTIPLE_PROCESSES"),
-        "only_spawn_when_message_available": env_bool("QUEUE_RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE", True),
-        # Passed to spawned consumers as --max-idle-time (0: wait for messages forever).
-        "max_idle_time": env_float("QUEUE_RUNNER_MAX_IDLE_TIME", 0.0),
-    },
-}
+# --- Message queues (queues/conf.py) ----------------------------------------------
+QUEUES = section(
+    "QUEUES",
+    CONNECTION="QUEUE_CONNECTION",
+    AMQP_URL="AMQP_URL",
+    AMQP_QUEUE_TYPE="AMQP_QUEUE_TYPE",
+    AMQP_PREFETCH="AMQP_PREFETCH",
+    AMQP_RECONNECT_ATTEMPTS="AMQP_RECONNECT_ATTEMPTS",
+    AMQP_RECONNECT_MAX_DELAY="AMQP_RECONNECT_MAX_DELAY",
+    MAX_TRIALS="QUEUE_MAX_TRIALS",
+    DB_VISIBILITY_TIMEOUT="QUEUE_DB_VISIBILITY_TIMEOUT",
+    DB_CLAIM_BATCH="QUEUE_DB_CLAIM_BATCH",
+    DB_POLL_INTERVAL="QUEUE_DB_POLL_INTERVAL",
+    DB_KEEP_DONE_HOURS="QUEUE_DB_KEEP_DONE_HOURS",
+    DEDUP_KEEP_HOURS="QUEUE_DEDUP_KEEP_HOURS",
+    COMMIT_INTERVAL="QUEUE_COMMIT_INTERVAL",
+    HEARTBEAT_INTERVAL="QUEUE_HEARTBEAT_INTERVAL",
+    DECLARATION_MODULES="QUEUE_DECLARATION_MODULES",
+    EMBEDDED_CONSUMERS="QUEUE_EMBEDDED_CONSUMERS",
+    RUNNER_MAX_MESSAGES="QUEUE_RUNNER_MAX_MESSAGES",
+    RUNNER_CONSUMERS="QUEUE_RUNNER_CONSUMERS",
+    RUNNER_MULTIPLE_PROCESSES="QUEUE_RUNNER_MULTIPLE_PROCESSES",
+    RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE="QUEUE_RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE",
+    RUNNER_MAX_IDLE_TIME="QUEUE_RUNNER_MAX_IDLE_TIME",
+)
 
-# --- Operations (read by operations/conf.py) ----------------------------------------
-OPERATIONS = {
-    "MAX_ATTEMPTS": env_int("OPERATIONS_MAX_ATTEMPTS", 5),
-    "RETRY_BACKOFF_SECONDS": env_float("OPERATIONS_RETRY_BACKOFF_SECONDS", 0.2),
-    "STUCK_AFTER_SECONDS": env_int("OPERATIONS_STUCK_AFTER_SECONDS", 3600),
-    "BULK_LIFETIME_DAYS": env_int("OPERATIONS_BULK_LIFETIME_DAYS", 60),
-    "RELAY_INTERVAL_SECONDS": env_float("OPERATIONS_RELAY_INTERVAL_SECONDS", 5.0),
-}
+# --- Operations (operations/conf.py) ------------------------------------------------
+OPERATIONS = section(
+    "OPERATIONS",
+    MAX_ATTEMPTS="OPERATIONS_MAX_ATTEMPTS",
+    RETRY_BACKOFF_SECONDS="OPERATIONS_RETRY_BACKOFF_SECONDS",
+    STUCK_AFTER_SECONDS="OPERATIONS_STUCK_AFTER_SECONDS",
+    BULK_LIFETIME_DAYS="OPERATIONS_BULK_LIFETIME_DAYS",
+    RELAY_INTERVAL_SECONDS="OPERATIONS_RELAY_INTERVAL_SECONDS",
+)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": read("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pika": {"level": "CRITICAL"}},
 }

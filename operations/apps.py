@@ -6,3 +6,8 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Bulk operations"
+
+    def ready(self) -> None:
+        from operations.conf import operations_settings
+
+        operations_settings.validate()  # a malformed OPERATIONS_* variable stops start-up here

@@ -80,13 +80,13 @@ def declarations(
         Periodic(
             name=f"{periodic_prefix}.relay",
             func="operations.handlers.relay",
-            interval=float(operations_settings.RELAY_INTERVAL_SECONDS),
+            interval=operations_settings.RELAY_INTERVAL_SECONDS,
             consumer=consumer,
         ),
         Periodic(
             name=f"{periodic_prefix}.sweeper",
             func="operations.handlers.sweep",
-            interval=float(operations_settings.SWEEP_INTERVAL_SECONDS),
+            interval=operations_settings.SWEEP_INTERVAL_SECONDS,
             consumer=consumer,
         ),
     ]

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from operations.actions import accept_bulk, request_fingerprint
 from operations.exceptions import RouteNotAsync
-from webapi import conf as webapi_conf
+from webapi.conf import webapi_settings
 from webapi.exceptions import MalformedRequest, PayloadTooLarge
 from webapi.routes import MethodNotAllowed, RouteNotFound, routes
 from webapi.views import WebapiView
@@ -85,7 +85,7 @@ class AsyncBulkView(AsyncView):
             raise MalformedRequest(NOT_AN_ARRAY)
         if not body:
             raise MalformedRequest(EMPTY_BULK)
-        limit = webapi_conf.webapi_setting("BULK_MAX_ITEMS")
+        limit = webapi_settings.BULK_MAX_ITEMS
         if len(body) > limit:
             raise PayloadTooLarge(TOO_MANY_ITEMS, [len(body), limit])
         return body

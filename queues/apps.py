@@ -13,6 +13,8 @@ class QueuesConfig(AppConfig):
 
         from queues import checks, conf
 
+        conf.queue_settings.validate()  # a malformed QUEUE_* variable stops start-up here
+
         # Every installed app may declare topics, topology, publishers and consumers
         # in its own queues.py.
         autodiscover_modules("queues")

@@ -1,76 +1,98 @@
-"""The queue framework's settings, read from `settings.QUEUES` in this one place.
+"""The queue framework's settings: `queue_settings.MAX_TRIALS`, … (`settings.QUEUES` overrides).
 
-Every other module asks here (`conf.get("MAX_TRIALS")`, `conf.resolve_connection(...)`)
-so that defaults live in one table and tests can override `settings.QUEUES` with
-`override_settings`.
+See `config.appsettings`; the environment variables are listed in the README.
+`resolve_connection` turns a declaration's connection ("default", "db", "amqp") into
+the transport it runs on.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from config.appsettings import (
+    AppSettings,
+    boolean,
+    counts,
+    integer,
+    number,
+    optional_number,
+    text,
+    text_list,
+)
 
 CONNECTIONS = ("db", "amqp")
 DEFAULT_CONNECTION = "default"  # the declarations' placeholder for QUEUES["CONNECTION"]
 
-DEFAULTS: dict[str, Any] = {
-    "CONNECTION": "db",
-    "AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
-    "AMQP_QUEUE_TYPE": "classic",
-    "AMQP_PREFETCH": 100,
-    # Reconnection after a dropped connection or a broker restart: this many tries,
-    # waiting 0.25 s, 0.5 s, 1 s, … at most AMQP_RECONNECT_MAX_DELAY between them
-    # (the defaults ride out a broker restart of about 28 s).
-    "AMQP_RECONNECT_ATTEMPTS": 10,
-    "AMQP_RECONNECT_MAX_DELAY": 5.0,
-    "MAX_TRIALS": 5,
-    "DB_VISIBILITY_TIMEOUT": 300,
-    "DB_CLAIM_BATCH": 100,
-    "DB_POLL_INTERVAL": 0.5,
-    "DB_KEEP_DONE_HOURS": 24,
-    # How long a processed message_id is remembered for de-duplication.
-    "DEDUP_KEEP_HOURS": 7 * 24,
-    # Messages handled one by one are committed together at most this often (seconds):
-    # each in its own savepoint, one commit per group. 0 commits after every message.
-    "COMMIT_INTERVAL": 0.2,
-    # How often a running consumer writes its heartbeat and looks for a stop request.
-    "HEARTBEAT_INTERVAL": 5.0,
-    # Extra modules imported at start-up for their declarations (besides apps' queues.py).
-    "DECLARATION_MODULES": [],
-    "EMBEDDED_CONSUMERS": True,
-    "RUNNER": {},
-}
-
-RUNNER_DEFAULTS: dict[str, Any] = {
-    "max_messages": 10_000,
-    "consumers": [],
-    "multiple_processes": {},
-    "only_spawn_when_message_available": True,
-    "max_idle_time": None,
-    "check_interval": 2.0,
-    "max_backoff": 60.0,
-}
+queue_settings = AppSettings(
+    "QUEUES",
+    {
+        # The transport of every declaration on the "default" connection: db or amqp.
+        "CONNECTION": ("db", text),
+        "AMQP_URL": ("amqp://guest:guest@127.0.0.1:5672/%2F", text),
+        "AMQP_QUEUE_TYPE": ("classic", text),
+        # Messages a consumer may hold unacknowledged (raised to twice its batch size).
+        "AMQP_PREFETCH": (100, integer),
+        # Reconnection after a dropped connection or a broker restart: this many tries,
+        # waiting 0.25 s, 0.5 s, 1 s, … at most AMQP_RECONNECT_MAX_DELAY between them
+        # (the defaults ride out a broker restart of about 28 s).
+        "AMQP_RECONNECT_ATTEMPTS": (10, integer),
+        "AMQP_RECONNECT_MAX_DELAY": (5.0, number),
+        # Deliveries of a failing message before it is dead-lettered.
+        "MAX_TRIALS": (5, integer),
+        # db transport: a claim older than this belongs to a consumer presumed dead.
+        "DB_VISIBILITY_TIMEOUT": (300, integer),
+        "DB_CLAIM_BATCH": (100, integer),
+        "DB_POLL_INTERVAL": (0.5, number),
+        "DB_KEEP_DONE_HOURS": (24, integer),
+        # How long a processed message_id is remembered for de-duplication.
+        "DEDUP_KEEP_HOURS": (7 * 24, integer),
+        # Messages handled one by one are committed together at most this often (seconds):
+        # each in its own savepoint, one commit per group. 0 commits after every message.
+        "COMMIT_INTERVAL": (0.2, number),
+        # How often a running consumer writes its heartbeat and looks for a stop request.
+        "HEARTBEAT_INTERVAL": (5.0, number),
+        # Extra modules imported at start-up for their declarations (besides apps' queues.py).
+        "DECLARATION_MODULES": ([], text_list),
+        # Whether `serve` runs the db-transport consumers in threads of the server.
+        "EMBEDDED_CONSUMERS": (True, boolean),
+        # The supervising runner (Magento's cron_consumers_runner): `runner_options()`.
+        "RUNNER_MAX_MESSAGES": (10_000, integer),
+        "RUNNER_CONSUMERS": ([], text_list),  # empty: every declared consumer
+        "RUNNER_MULTIPLE_PROCESSES": ({}, counts),  # {consumer: processes}, 1 each otherwise
+        "RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE": (True, boolean),
+        "RUNNER_MAX_IDLE_TIME": (None, optional_number),  # passed to spawned consumers
+        "RUNNER_CHECK_INTERVAL": (2.0, number),
+        "RUNNER_MAX_BACKOFF": (60.0, number),
+    },
+)
 
 
 def get(key: str) -> Any:
-    """Return `settings.QUEUES[key]`, or its default."""
-    if key not in DEFAULTS:
+    """Return one setting (the older spelling of `getattr(queue_settings, key)`)."""
+    if key not in queue_settings.declarations:
         raise KeyError(f"unknown QUEUES setting {key!r}")
-    return getattr(settings, "QUEUES", {}).get(key, DEFAULTS[key])
+    return getattr(queue_settings, key)
 
 
-def runner() -> dict[str, Any]:
-    """Return the runner settings (`QUEUES["RUNNER"]`) with defaults filled in."""
-    return {**RUNNER_DEFAULTS, **(get("RUNNER") or {})}
+def runner_options() -> dict[str, Any]:
+    """Return the runner's options, as `queues.runner.Runner(options=...)` takes them."""
+    prefix = "RUNNER_"
+    return {
+        key[len(prefix) :].lower(): getattr(queue_settings, key)
+        for key in queue_settings.declarations
+        if key.startswith(prefix)
+    }
 
 
 def default_connection() -> str:
     """Return the connection `"default"` stands for: `QUEUES["CONNECTION"]`."""
-    name = get("CONNECTION")
+    name = queue_settings.CONNECTION
     if name not in CONNECTIONS:
-        raise ImproperlyConfigured(f"QUEUES['CONNECTION'] must be one of {CONNECTIONS}, got {name!r}")
+        raise ImproperlyConfigured(
+            f"QUEUES['CONNECTION'] must be one of {CONNECTIONS}, got {name!r}"
+        )
     return name
 
 
@@ -83,5 +105,7 @@ def resolve_connection(name: str) -> str:
     if name == DEFAULT_CONNECTION:
         return default_connection()
     if name not in CONNECTIONS:
-        raise ImproperlyConfigured(f"unknown queue connection {name!r}; use one of {CONNECTIONS} or 'default'")
+        raise ImproperlyConfigured(
+            f"unknown queue connection {name!r}; use one of {CONNECTIONS} or 'default'"
+        )
     return name

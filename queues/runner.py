@@ -60,7 +60,7 @@ class Runner:
         env: Mapping[str, str] | None = None,
         manage_py: str | Path | None = None,
     ) -> None:
-        self.options = {**conf.runner(), **(options or {})}
+        self.options = {**conf.runner_options(), **(options or {})}
         self.registry = registry or registry_module.current()
         self.env = dict(env) if env is not None else None
         self.manage_py = str(manage_py or Path(settings.BASE_DIR) / "manage.py")

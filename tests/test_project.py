@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -168,7 +169,7 @@ def _settings_in_subprocess(expression: str, **env: str) -> subprocess.Completed
 
 def test_runner_processes_per_consumer_come_from_the_environment():
     result = _settings_in_subprocess(
-        "settings.QUEUES['RUNNER']['multiple_processes']",
+        "__import__('queues.conf').conf.queue_settings.RUNNER_MULTIPLE_PROCESSES",
         QUEUE_RUNNER_MULTIPLE_PROCESSES="async.operations.all=4, other=1",
     )
     assert result.returncode == 0, result.stderr
@@ -234,3 +235,43 @@ def test_the_channel_layer_carries_messages_between_processes_through_redis(redi
         return message
 
     assert async_to_sync(round_trip)() == {"type": "bulk.progress", "bulk": "b1"}
+
+
+def _readme_variables() -> dict[str, str]:
+    """Return {variable: its default cell} from the README's configuration tables."""
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", (ROOT / "README.md").read_text(), re.M)
+    return {name: cell.strip() for name, cell in rows}
+
+
+def _documented_default(value) -> str | None:
+    """Return how the README shows a default as a literal, or None if it describes it in words."""
+    if value is None or value in ("", [], {}):
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
+
+
+def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaults():
+    from config.environment import VARIABLES
+    from operations.conf import operations_settings
+    from queues.conf import queue_settings
+    from webapi.conf import webapi_settings
+
+    app_settings = {s.name: s for s in (queue_settings, operations_settings, webapi_settings)}
+    documented = _readme_variables()
+    assert sorted(documented) == sorted(VARIABLES)
+    for name, variable in VARIABLES.items():
+        default = (
+            app_settings[variable.setting].defaults[variable.key] if variable.setting else variable.default
+        )
+        literal = _documented_default(default)
+        cell = documented[name]
+        if literal is None:
+            assert not cell.startswith("`"), f"{name}: the README shows {cell}, the code has no literal default"
+        else:
+            assert cell.startswith(f"`{literal}`"), f"{name}: the README shows {cell}, the code's default is {literal}"

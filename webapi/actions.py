@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from webapi import conf
+from webapi.conf import webapi_settings
 from webapi.exceptions import (
     SIGN_IN_INCORRECT,
     AuthenticationException,
@@ -64,7 +64,7 @@ def issue_admin_token(username: str, password: str) -> str:
         _count_sign_in_failure(username, now)
         raise AuthenticationException(SIGN_IN_INCORRECT)
     SignInFailure.objects.filter(username=username).delete()
-    expires_at = now + timedelta(hours=conf.token_lifetime_hours())
+    expires_at = now + timedelta(hours=webapi_settings.TOKEN_LIFETIME_HOURS)
     return _store_token(user, USER_TYPE_ADMIN, integration=None, expires_at=expires_at)
 
 
@@ -76,8 +76,8 @@ def _count_sign_in_failure(username: str, now: datetime) -> None:
             record.failures = 0  # an expired lock starts a fresh count
         record.failures += 1
         record.locked_until = None
-        if record.failures >= conf.webapi_setting("TOKEN_MAX_FAILURES"):
-            record.locked_until = now + timedelta(seconds=conf.webapi_setting("TOKEN_LOCK_SECONDS"))
+        if record.failures >= webapi_settings.TOKEN_MAX_FAILURES:
+            record.locked_until = now + timedelta(seconds=webapi_settings.TOKEN_LOCK_SECONDS)
         record.updated_at = now
         record.save()
 

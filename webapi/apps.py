@@ -12,7 +12,10 @@ class WebapiConfig(AppConfig):
         from django.core import checks
 
         from webapi.checks import check_routes
+        from webapi.conf import webapi_settings
         from webapi.routes import discover
+
+        webapi_settings.validate()  # a malformed WEBAPI_* variable stops start-up here
 
         # Every installed app may declare service routes in its own webapi.py
         # (Magento's webapi.xml).

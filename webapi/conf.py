@@ -1,34 +1,25 @@
-"""The REST layer's settings, read from `settings.WEBAPI` in this one place.
+"""The Web API's settings: `webapi_settings.MAX_BODY_SIZE`, … (`settings.WEBAPI` overrides).
 
-Read at call time (not import time) so that `override_settings` works in tests.
+See `config.appsettings`; the environment variables are listed in the README.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
+from config.appsettings import AppSettings, integer
 
-DEFAULTS = {
-    "MAX_BODY_SIZE": 32 * 1024 * 1024,
-    "BULK_MAX_ITEMS": 10_000,
-    "TOKEN_LIFETIME_HOURS": 4,
-    "SEARCH_MAX_PAGE_SIZE": 300,
-    "TOKEN_MAX_FAILURES": 6,
-    "TOKEN_LOCK_SECONDS": 1800,
-}
-
-
-def webapi_setting(name: str) -> int:
-    """Return `settings.WEBAPI[name]`, or its default."""
-    return int(getattr(settings, "WEBAPI", {}).get(name, DEFAULTS[name]))
-
-
-def max_body_size() -> int:
-    return webapi_setting("MAX_BODY_SIZE")
-
-
-def token_lifetime_hours() -> int:
-    return webapi_setting("TOKEN_LIFETIME_HOURS")
-
-
-def search_max_page_size() -> int:
-    return webapi_setting("SEARCH_MAX_PAGE_SIZE")
+webapi_settings = AppSettings(
+    "WEBAPI",
+    {
+        # Largest request body in bytes; larger ones get 413 in Magento's shape.
+        "MAX_BODY_SIZE": (32 * 1024 * 1024, integer),
+        # Most items in one bulk request; more get 413.
+        "BULK_MAX_ITEMS": (10_000, integer),
+        "TOKEN_LIFETIME_HOURS": (4, integer),
+        # Magento's authentication lock: after this many failed admin token requests
+        # for a username, it is refused for TOKEN_LOCK_SECONDS, even with the right password.
+        "TOKEN_MAX_FAILURES": (6, integer),
+        "TOKEN_LOCK_SECONDS": (1800, integer),
+        # Largest (and default) page of a search.
+        "SEARCH_MAX_PAGE_SIZE": (300, integer),
+    },
+)

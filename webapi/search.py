@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Max, Min, Q, QuerySet
 
-from webapi import conf
+from webapi.conf import webapi_settings
 from webapi.exceptions import InputException
 
 ROOT = "searchCriteria"
@@ -124,7 +124,8 @@ def search(
     if needs_distinct and not grouped:  # grouping already gives one row per item
         queryset = queryset.distinct()
     total_count = queryset.count()
-    page_size = min(criteria.page_size or conf.search_max_page_size(), conf.search_max_page_size())
+    limit = webapi_settings.SEARCH_MAX_PAGE_SIZE
+    page_size = min(criteria.page_size or limit, limit)
     offset = (criteria.current_page - 1) * page_size
     # Past the last page there is nothing to read (and a huge offset overflows the database's).
     items = list(queryset[offset : offset + page_size]) if offset < total_count else []

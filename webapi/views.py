@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from store.models import ADMIN_STORE_ID, DEFAULT_STORE_ID, Store
-from webapi import conf
 from webapi.authentication import BearerTokenAuthentication
+from webapi.conf import webapi_settings
 from webapi.exceptions import (
     MalformedRequest,
     NotAuthenticated,
@@ -139,7 +139,7 @@ class WebapiView(APIView):
 
     def read_json_body(self) -> Any:
         if not self._body_read:
-            self._body = parse_json(read_body(self.request._request, conf.max_body_size()))
+            self._body = parse_json(read_body(self.request._request, webapi_settings.MAX_BODY_SIZE))
             self._body_read = True
         return self._body
 

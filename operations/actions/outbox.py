@@ -56,7 +56,7 @@ class _Breaker:
         return time.monotonic() < self.open_until
 
     def trip(self) -> None:
-        self.open_until = time.monotonic() + float(operations_settings.PUBLISH_PAUSE_SECONDS)
+        self.open_until = time.monotonic() + operations_settings.PUBLISH_PAUSE_SECONDS
 
     def reset(self) -> None:
         self.open_until = 0.0

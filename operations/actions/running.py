@@ -135,7 +135,7 @@ def _attach_bulks_and_stores(operations: list[Operation]) -> None:
 
 def _set_lock_timeout() -> None:
     """On PostgreSQL, make a row lock held elsewhere a (transient) error instead of a hang."""
-    timeout = int(operations_settings.LOCK_TIMEOUT_MS)
+    timeout = operations_settings.LOCK_TIMEOUT_MS
     if connection.vendor == "postgresql" and timeout > 0:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
@@ -179,8 +179,8 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
     except Exception as exc:  # nothing was written yet: record it
         _failed(op, exc)
         return
-    max_attempts = max(1, int(operations_settings.MAX_ATTEMPTS))
-    backoff = float(operations_settings.RETRY_BACKOFF_SECONDS)
+    max_attempts = max(1, operations_settings.MAX_ATTEMPTS)
+    backoff = operations_settings.RETRY_BACKOFF_SECONDS
     tries = 1
     while True:
         try:
@@ -264,7 +264,7 @@ def check_permission(user: Any, route: Route) -> None:
 
     Raise what `webapi.execution.check_permission` raises.
     """
-    ttl = float(operations_settings.PERMISSION_CACHE_SECONDS)
+    ttl = operations_settings.PERMISSION_CACHE_SECONDS
     key = (getattr(user, "pk", None), route.permission)
     now = time.monotonic()
     cached = _permission_cache.get(key)
