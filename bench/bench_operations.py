@@ -111,7 +111,8 @@ def main() -> None:
                 bulk.rates.append(rate)
                 bulk_uuids.append(bulk_uuid)
                 print(
-                    f"run {run + 1}: sync {sync.rates[-1]:,.0f} items/s, bulk accept {rate:,.0f} items/s",
+                    f"run {run + 1}: sync {sync.rates[-1]:,.0f} items/s, "
+                    f"bulk accept {rate:,.0f} items/s",
                     flush=True,
                 )
         finally:

@@ -73,7 +73,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--per-message", type=int, default=2_000)
     parser.add_argument("--only", choices=("amqp", "db"))
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
 
@@ -137,8 +139,14 @@ class Bench:
     def __init__(self, runs: int, messages: int, per_message: int) -> None:
         self.runs, self.n, self.per_message = runs, messages, per_message
 
-    def measure(self, transport: str, case: str, messages: int, run: Callable[[], float],
-                target: float | None = None) -> Result:
+    def measure(
+        self,
+        transport: str,
+        case: str,
+        messages: int,
+        run: Callable[[], float],
+        target: float | None = None,
+    ) -> Result:
         """Call `run` (which returns the seconds its timed part took) `self.runs` times."""
         rates = [messages / run() for _ in range(self.runs)]
         result = Result(transport, case, messages, rates, target)
@@ -155,21 +163,53 @@ class Bench:
             unconfirmed = AmqpTransport(confirm=False)
             try:
                 results = [
-                    self.measure("amqp", "publish, confirms per batch of 1,000", self.n,
-                                 lambda: topo.publish(transport, self.n, 1_000), 10_000),
-                    self.measure("amqp", f"publish, confirms for one batch of {self.n:,}", self.n,
-                                 lambda: topo.publish(transport, self.n, self.n), 10_000),
-                    self.measure("amqp", "publish, one confirm per message", self.per_message,
-                                 lambda: topo.publish(transport, self.per_message, 1)),
-                    self.measure("amqp", "publish, no confirms (reference)", self.n,
-                                 lambda: topo.publish(unconfirmed, self.n, 1_000)),
-                    self.measure("amqp", "consume + ack, transport (receive 100, multiple ack)",
-                                 self.n, lambda: topo.consume_raw(transport, AmqpTransport, self.n),
-                                 8_000),
-                    self.measure("amqp", "consume + ack, consumer runtime, per message",
-                                 self.n, lambda: topo.consume_runtime(transport, self.n, 1), 8_000),
-                    self.measure("amqp", "consume + ack, consumer runtime, --batch-size 100",
-                                 self.n, lambda: topo.consume_runtime(transport, self.n, 100), 8_000),
+                    self.measure(
+                        "amqp",
+                        "publish, confirms per batch of 1,000",
+                        self.n,
+                        lambda: topo.publish(transport, self.n, 1_000),
+                        10_000,
+                    ),
+                    self.measure(
+                        "amqp",
+                        f"publish, confirms for one batch of {self.n:,}",
+                        self.n,
+                        lambda: topo.publish(transport, self.n, self.n),
+                        10_000,
+                    ),
+                    self.measure(
+                        "amqp",
+                        "publish, one confirm per message",
+                        self.per_message,
+                        lambda: topo.publish(transport, self.per_message, 1),
+                    ),
+                    self.measure(
+                        "amqp",
+                        "publish, no confirms (reference)",
+                        self.n,
+                        lambda: topo.publish(unconfirmed, self.n, 1_000),
+                    ),
+                    self.measure(
+                        "amqp",
+                        "consume + ack, transport (receive 100, multiple ack)",
+                        self.n,
+                        lambda: topo.consume_raw(transport, AmqpTransport, self.n),
+                        8_000,
+                    ),
+                    self.measure(
+                        "amqp",
+                        "consume + ack, consumer runtime, per message",
+                        self.n,
+                        lambda: topo.consume_runtime(transport, self.n, 1),
+                        8_000,
+                    ),
+                    self.measure(
+                        "amqp",
+                        "consume + ack, consumer runtime, --batch-size 100",
+                        self.n,
+                        lambda: topo.consume_runtime(transport, self.n, 100),
+                        8_000,
+                    ),
                 ]
             finally:
                 for t in (transport, unconfirmed):
@@ -187,14 +227,34 @@ class Bench:
         with Topology("db") as topo:
             transport = DbTransport(poll_interval=0.01)
             return [
-                self.measure(vendor, "db publish, batches of 1,000", self.n,
-                             lambda: topo.publish(transport, self.n, 1_000), 2_000),
-                self.measure(vendor, "db consume + ack, transport (claims of 100)", self.n,
-                             lambda: topo.consume_raw(transport, lambda: transport, self.n), 2_000),
-                self.measure(vendor, "db consume + ack, consumer runtime, per message", self.n,
-                             lambda: topo.consume_runtime(transport, self.n, 1), 2_000),
-                self.measure(vendor, "db consume + ack, consumer runtime, --batch-size 100",
-                             self.n, lambda: topo.consume_runtime(transport, self.n, 100), 2_000),
+                self.measure(
+                    vendor,
+                    "db publish, batches of 1,000",
+                    self.n,
+                    lambda: topo.publish(transport, self.n, 1_000),
+                    2_000,
+                ),
+                self.measure(
+                    vendor,
+                    "db consume + ack, transport (claims of 100)",
+                    self.n,
+                    lambda: topo.consume_raw(transport, lambda: transport, self.n),
+                    2_000,
+                ),
+                self.measure(
+                    vendor,
+                    "db consume + ack, consumer runtime, per message",
+                    self.n,
+                    lambda: topo.consume_runtime(transport, self.n, 1),
+                    2_000,
+                ),
+                self.measure(
+                    vendor,
+                    "db consume + ack, consumer runtime, --batch-size 100",
+                    self.n,
+                    lambda: topo.consume_runtime(transport, self.n, 100),
+                    2_000,
+                ),
             ]
 
 
@@ -247,8 +307,12 @@ class Topology:
         from queues.transports import Envelope
 
         return [
-            Envelope(uuid.uuid4().hex, TOPIC, {"sku": f"SKU-{n}", "price": 9.99, "name": "x" * 40},
-                     {"store_id": 1})
+            Envelope(
+                uuid.uuid4().hex,
+                TOPIC,
+                {"sku": f"SKU-{n}", "price": 9.99, "name": "x" * 40},
+                {"store_id": 1},
+            )
             for n in range(count)
         ]
 
@@ -256,7 +320,7 @@ class Topology:
         envelopes = self.envelopes(count)
         started = time.perf_counter()
         for start in range(0, count, batch):
-            transport.publish(self.exchange, envelopes[start:start + batch])
+            transport.publish(self.exchange, envelopes[start : start + batch])
         elapsed = time.perf_counter() - started
         self.drain()
         return elapsed
@@ -307,8 +371,14 @@ class Topology:
         self.fill(publisher, count)
         name = self.consumers[batch_size]
         ProcessedMessage.objects.filter(consumer=name).delete()
-        runtime = ConsumerRuntime(name, max_messages=count, batch_size=batch_size, register=False,
-                                  max_idle_time=10.0, sleep=0.5)
+        runtime = ConsumerRuntime(
+            name,
+            max_messages=count,
+            batch_size=batch_size,
+            register=False,
+            max_idle_time=10.0,
+            sleep=0.5,
+        )
         started = time.perf_counter()
         result = runtime.run()
         elapsed = time.perf_counter() - started
@@ -345,9 +415,15 @@ def environment() -> str:
     import pika
     from django.db import connection
 
-    parts = [f"{os.cpu_count()} CPUs", f"Python {platform.python_version()}", f"pika {pika.__version__}"]
+    parts = [
+        f"{os.cpu_count()} CPUs",
+        f"Python {platform.python_version()}",
+        f"pika {pika.__version__}",
+    ]
     try:
-        out = subprocess.run(["rabbitmqctl", "-q", "version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            ["rabbitmqctl", "-q", "version"], capture_output=True, text=True, timeout=30
+        )
         if out.returncode == 0:
             parts.append(f"RabbitMQ {out.stdout.strip()}")
     except (OSError, subprocess.SubprocessError):

@@ -41,7 +41,16 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "parent", "path", "level", "position", "is_active", "include_in_menu")
+    list_display = (
+        "id",
+        "name",
+        "parent",
+        "path",
+        "level",
+        "position",
+        "is_active",
+        "include_in_menu",
+    )
     list_filter = ("is_active", "level")
     search_fields = ("name", "path")
     readonly_fields = ("parent", "path", "level", "created_at", "updated_at")

@@ -24,8 +24,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("rest/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("rest/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    re_path(rf"^rest/{STORE}async/bulk/(?P<path>V1/.*)$", operations_views.AsyncBulkView.as_view(), name="async-bulk"),
-    re_path(rf"^rest/{STORE}async/(?P<path>V1/.*)$", operations_views.AsyncView.as_view(), name="async"),
+    re_path(
+        rf"^rest/{STORE}async/bulk/(?P<path>V1/.*)$",
+        operations_views.AsyncBulkView.as_view(),
+        name="async-bulk",
+    ),
+    re_path(
+        rf"^rest/{STORE}async/(?P<path>V1/.*)$", operations_views.AsyncView.as_view(), name="async"
+    ),
     re_path(rf"^rest/{STORE}(?P<path>V1/.*)$", webapi_views.ServiceView.as_view(), name="webapi"),
     re_path(r"^rest/.*$", webapi_views.ServiceView.as_view(), name="webapi-unknown"),
 ]

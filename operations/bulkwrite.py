@@ -86,8 +86,6 @@ def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
             copy.write_row(row)
 
 
-
-
 def save_outcomes(operations: Sequence[Operation]) -> None:
     """Write the outcome fields of many operations: one statement per row, one round trip.
 

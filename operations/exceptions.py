@@ -68,7 +68,8 @@ class IdempotencyKeyReused(LocalizedException):
 
     def __init__(self) -> None:
         super().__init__(
-            "This Idempotency-Key was already used for a different request. Send a new key for a new request."
+            "This Idempotency-Key was already used for a different request. "
+            "Send a new key for a new request."
         )
 
 

@@ -111,7 +111,13 @@ def summaries(bulk_ids: list[int]) -> dict[int, dict[str, Any]]:
 # The columns an operation is rendered from; `render_operation` names them as Magento's
 # OperationInterface does (`bulk_uuid`, `topic_name`, ...).
 SHORT_COLUMNS = ("id", "status", "result_message", "error_code")
-DETAILED_COLUMNS = (*SHORT_COLUMNS, "bulk__uuid", "topic", "serialized_data", "result_serialized_data")
+DETAILED_COLUMNS = (
+    *SHORT_COLUMNS,
+    "bulk__uuid",
+    "topic",
+    "serialized_data",
+    "result_serialized_data",
+)
 
 
 def render_operation(row: Mapping[str, Any]) -> dict[str, Any]:

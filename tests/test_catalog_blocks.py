@@ -18,7 +18,9 @@ def admin(api, admin_token):
 
 
 def block(identifier="footer", **fields):
-    return {"block": {"identifier": identifier, "title": "Footer", "content": "<p>Hi</p>", **fields}}
+    return {
+        "block": {"identifier": identifier, "title": "Footer", "content": "<p>Hi</p>", **fields}
+    }
 
 
 def create(admin, body):
@@ -30,9 +32,20 @@ def create(admin, body):
 def test_post_creates_a_block_in_magentos_shape(admin):
     body = create(admin, block(active=False))
 
-    assert set(body) == {"id", "identifier", "title", "content", "active", "creation_time", "update_time"}
+    assert set(body) == {
+        "id",
+        "identifier",
+        "title",
+        "content",
+        "active",
+        "creation_time",
+        "update_time",
+    }
     assert (body["identifier"], body["title"], body["content"], body["active"]) == (
-        "footer", "Footer", "<p>Hi</p>", False,
+        "footer",
+        "Footer",
+        "<p>Hi</p>",
+        False,
     )
 
 
@@ -40,13 +53,17 @@ def test_get_put_and_delete_a_block(admin):
     created = create(admin, block())
 
     read = admin.get(f"V1/cmsBlock/{created['id']}")
-    updated = admin.put(f"V1/cmsBlock/{created['id']}", {"block": {"title": "New title", "active": "0"}})
+    updated = admin.put(
+        f"V1/cmsBlock/{created['id']}", {"block": {"title": "New title", "active": "0"}}
+    )
     deleted = admin.delete(f"V1/cmsBlock/{created['id']}")
 
     assert read.status_code == 200 and read.json() == created
     assert updated.status_code == 200
     assert (updated.json()["title"], updated.json()["content"], updated.json()["active"]) == (
-        "New title", "<p>Hi</p>", False,
+        "New title",
+        "<p>Hi</p>",
+        False,
     )
     assert deleted.status_code == 200 and deleted.json() is True
     assert not Block.objects.exists()
@@ -82,9 +99,18 @@ def test_an_unknown_block_is_404(admin, block_id):
         ({}, {"fieldName": "block"}),
         ({"block": {"title": "No identifier"}}, {"fieldName": "identifier"}),
         ({"block": {"identifier": "x"}}, {"fieldName": "title"}),
-        ({"block": {"identifier": "x", "title": "t", "active": "sometimes"}}, {"value": "sometimes", "type": "bool"}),
-        ({"block": {"identifier": "x", "title": "t", "store_ids": [1]}},
-         {"fieldName": "store_ids", "accessorMethod": "getStoreIds", "className": "Magento\\Cms\\Api\\Data\\BlockInterface"}),
+        (
+            {"block": {"identifier": "x", "title": "t", "active": "sometimes"}},
+            {"value": "sometimes", "type": "bool"},
+        ),
+        (
+            {"block": {"identifier": "x", "title": "t", "store_ids": [1]}},
+            {
+                "fieldName": "store_ids",
+                "accessorMethod": "getStoreIds",
+                "className": "Magento\\Cms\\Api\\Data\\BlockInterface",
+            },
+        ),
         ({"block": {"identifier": ["x"], "title": "t"}}, {"value": "['x']", "type": "string"}),
     ],
 )
@@ -107,13 +133,16 @@ def test_block_search_filters_with_or_inside_a_group(admin):
     for identifier in ("header", "footer", "sidebar"):
         create(admin, block(identifier))
 
-    body = admin.get("V1/cmsBlock/search", {
-        "searchCriteria[filter_groups][0][filters][0][field]": "identifier",
-        "searchCriteria[filter_groups][0][filters][0][value]": "header",
-        "searchCriteria[filter_groups][0][filters][1][field]": "identifier",
-        "searchCriteria[filter_groups][0][filters][1][value]": "sidebar",
-        "searchCriteria[sortOrders][0][field]": "identifier",
-    }).json()
+    body = admin.get(
+        "V1/cmsBlock/search",
+        {
+            "searchCriteria[filter_groups][0][filters][0][field]": "identifier",
+            "searchCriteria[filter_groups][0][filters][0][value]": "header",
+            "searchCriteria[filter_groups][0][filters][1][field]": "identifier",
+            "searchCriteria[filter_groups][0][filters][1][value]": "sidebar",
+            "searchCriteria[sortOrders][0][field]": "identifier",
+        },
+    ).json()
 
     assert body["total_count"] == 2
     assert [b["identifier"] for b in body["items"]] == ["header", "sidebar"]

@@ -27,7 +27,12 @@ def test_the_root_and_default_categories_exist_from_the_start(admin):
     default = admin.get("V1/categories/2").json()
 
     assert (root["id"], root["parent_id"], root["level"], root["path"]) == (1, 0, 0, "1")
-    assert (default["id"], default["parent_id"], default["level"], default["path"]) == (2, 1, 1, "1/2")
+    assert (default["id"], default["parent_id"], default["level"], default["path"]) == (
+        2,
+        1,
+        1,
+        "1/2",
+    )
     assert default["name"] == "Default Category"
     assert root["children"] == "2"
 
@@ -40,8 +45,19 @@ def test_a_new_category_goes_under_the_default_category(admin):
     assert body["path"] == f"1/2/{body['id']}"
     assert body["is_active"] is True and body["include_in_menu"] is True
     assert body["children"] == "" and body["children_count"] == 0
-    assert set(body) >= {"id", "parent_id", "name", "is_active", "position", "level", "children",
-                         "path", "include_in_menu", "created_at", "updated_at"}
+    assert set(body) >= {
+        "id",
+        "parent_id",
+        "name",
+        "is_active",
+        "position",
+        "level",
+        "children",
+        "path",
+        "include_in_menu",
+        "created_at",
+        "updated_at",
+    }
 
 
 def test_children_and_paths_follow_the_tree(admin):
@@ -67,7 +83,9 @@ def test_siblings_get_increasing_positions(admin):
 def test_put_updates_a_category(admin):
     shoes = create(admin, name="Shoes")
 
-    response = admin.put(f"V1/categories/{shoes['id']}", {"category": {"name": "Footwear", "is_active": False}})
+    response = admin.put(
+        f"V1/categories/{shoes['id']}", {"category": {"name": "Footwear", "is_active": False}}
+    )
 
     assert response.status_code == 200
     assert (response.json()["name"], response.json()["is_active"]) == ("Footwear", False)
@@ -92,7 +110,10 @@ def test_changing_the_parent_moves_the_subtree(admin):
     moved = admin.put(f"V1/categories/{a['id']}", {"category": {"parent_id": b["id"]}}).json()
 
     assert moved["path"] == f"1/2/{b['id']}/{a['id']}" and moved["level"] == 3
-    assert admin.get(f"V1/categories/{child['id']}").json()["path"] == f"1/2/{b['id']}/{a['id']}/{child['id']}"
+    assert (
+        admin.get(f"V1/categories/{child['id']}").json()["path"]
+        == f"1/2/{b['id']}/{a['id']}/{child['id']}"
+    )
     assert admin.get(f"V1/categories/{child['id']}").json()["level"] == 4
 
 
@@ -110,7 +131,10 @@ def test_an_unknown_parent_is_404(admin):
     response = admin.post("V1/categories", {"category": {"name": "Orphan", "parent_id": 999}})
 
     assert response.status_code == 404
-    assert response.json() == {"message": NO_SUCH_ID, "parameters": {"fieldName": "id", "fieldValue": 999}}
+    assert response.json() == {
+        "message": NO_SUCH_ID,
+        "parameters": {"fieldName": "id", "fieldValue": 999},
+    }
 
 
 @pytest.mark.parametrize("category_id", ["999", "abc"])
@@ -140,7 +164,10 @@ def test_the_root_and_default_categories_cannot_be_deleted(admin, category_id):
     response = admin.delete(f"V1/categories/{category_id}")
 
     assert response.status_code == 400
-    assert response.json() == {"message": "Cannot delete category with id %1", "parameters": [category_id]}
+    assert response.json() == {
+        "message": "Cannot delete category with id %1",
+        "parameters": [category_id],
+    }
 
 
 @pytest.mark.parametrize(
@@ -168,12 +195,15 @@ def test_category_search_filters_by_parent_and_answers_total_count(admin):
     create(admin, name="Beta", parent_id=a["id"])
     create(admin, name="Gamma", parent_id=a["id"])
 
-    body = admin.get("V1/categories/list", {
-        "searchCriteria[filter_groups][0][filters][0][field]": "parent_id",
-        "searchCriteria[filter_groups][0][filters][0][value]": str(a["id"]),
-        "searchCriteria[sortOrders][0][field]": "name",
-        "searchCriteria[sortOrders][0][direction]": "DESC",
-    }).json()
+    body = admin.get(
+        "V1/categories/list",
+        {
+            "searchCriteria[filter_groups][0][filters][0][field]": "parent_id",
+            "searchCriteria[filter_groups][0][filters][0][value]": str(a["id"]),
+            "searchCriteria[sortOrders][0][field]": "name",
+            "searchCriteria[sortOrders][0][direction]": "DESC",
+        },
+    ).json()
 
     assert body["total_count"] == 2
     assert [c["name"] for c in body["items"]] == ["Gamma", "Beta"]
@@ -185,7 +215,9 @@ def test_category_search_filters_by_parent_and_answers_total_count(admin):
 
 @pytest.fixture
 def shirt(admin):
-    response = admin.post("all/V1/products", {"product": {"sku": "SHIRT", "name": "Shirt", "price": 10}})
+    response = admin.post(
+        "all/V1/products", {"product": {"sku": "SHIRT", "name": "Shirt", "price": 10}}
+    )
     assert response.status_code == 200
     return response.json()
 
@@ -193,28 +225,38 @@ def shirt(admin):
 def test_a_product_link_assigns_a_product_and_answers_true(admin, shirt):
     shoes = create(admin, name="Shoes")
 
-    response = admin.post(f"V1/categories/{shoes['id']}/products",
-                          {"productLink": {"sku": "SHIRT", "position": 4, "category_id": shoes["id"]}})
+    response = admin.post(
+        f"V1/categories/{shoes['id']}/products",
+        {"productLink": {"sku": "SHIRT", "position": 4, "category_id": shoes["id"]}},
+    )
     assigned = admin.get(f"V1/categories/{shoes['id']}/products")
 
     assert response.status_code == 200 and response.json() is True
     assert assigned.json() == [{"sku": "SHIRT", "position": 4, "category_id": str(shoes["id"])}]
     product = admin.get("V1/products/SHIRT").json()
-    assert product["extension_attributes"]["category_links"] == [{"position": 4, "category_id": str(shoes["id"])}]
+    assert product["extension_attributes"]["category_links"] == [
+        {"position": 4, "category_id": str(shoes["id"])}
+    ]
 
 
 def test_linking_again_moves_the_product_to_the_new_position(admin, shirt):
     for position in (1, 9):
-        admin.post("V1/categories/2/products", {"productLink": {"sku": "SHIRT", "position": position}})
+        admin.post(
+            "V1/categories/2/products", {"productLink": {"sku": "SHIRT", "position": position}}
+        )
 
-    assert admin.get("V1/categories/2/products").json() == [{"sku": "SHIRT", "position": 9, "category_id": "2"}]
+    assert admin.get("V1/categories/2/products").json() == [
+        {"sku": "SHIRT", "position": 9, "category_id": "2"}
+    ]
     assert CategoryProduct.objects.count() == 1
 
 
 def test_the_url_category_wins_over_the_body(admin, shirt):
     shoes = create(admin, name="Shoes")
 
-    admin.put(f"V1/categories/{shoes['id']}/products", {"productLink": {"sku": "SHIRT", "category_id": 2}})
+    admin.put(
+        f"V1/categories/{shoes['id']}/products", {"productLink": {"sku": "SHIRT", "category_id": 2}}
+    )
 
     assert CategoryProduct.objects.get().category_id == shoes["id"]
 
@@ -278,9 +320,12 @@ def test_products_can_be_searched_by_category(admin, shirt):
     admin.post("all/V1/products", {"product": {"sku": "OTHER", "name": "Other"}})
     admin.post(f"V1/categories/{shoes['id']}/products", {"productLink": {"sku": "SHIRT"}})
 
-    body = admin.get("V1/products", {
-        "searchCriteria[filter_groups][0][filters][0][field]": "category_id",
-        "searchCriteria[filter_groups][0][filters][0][value]": str(shoes["id"]),
-    }).json()
+    body = admin.get(
+        "V1/products",
+        {
+            "searchCriteria[filter_groups][0][filters][0][field]": "category_id",
+            "searchCriteria[filter_groups][0][filters][0][value]": str(shoes["id"]),
+        },
+    ).json()
 
     assert [p["sku"] for p in body["items"]] == ["SHIRT"] and body["total_count"] == 1

@@ -37,11 +37,17 @@ def create(admin, body, path="V1/customers"):
 
 
 def test_post_creates_a_customer_and_never_returns_the_password(admin):
-    response = admin.post("V1/customers", {**customer(dob="1990-02-03", gender=2), "password": PASSWORD})
+    response = admin.post(
+        "V1/customers", {**customer(dob="1990-02-03", gender=2), "password": PASSWORD}
+    )
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["email"], body["firstname"], body["lastname"]) == ("jane@example.com", "Jane", "Doe")
+    assert (body["email"], body["firstname"], body["lastname"]) == (
+        "jane@example.com",
+        "Jane",
+        "Doe",
+    )
     assert (body["website_id"], body["group_id"], body["store_id"]) == (1, 1, 1)
     assert body["created_in"] == "Default Store View"
     assert body["dob"] == "1990-02-03" and body["gender"] == 2
@@ -94,7 +100,11 @@ def test_a_customer_created_in_a_store_belongs_to_its_website(admin, second_webs
 
 @pytest.mark.parametrize(
     ("fields", "field_name"),
-    [({"website_id": 99}, "website_id"), ({"website_id": 0}, "website_id"), ({"store_id": 77}, "store_id")],
+    [
+        ({"website_id": 99}, "website_id"),
+        ({"website_id": 0}, "website_id"),
+        ({"store_id": 77}, "store_id"),
+    ],
 )
 def test_an_unknown_website_or_store_is_refused(admin, fields, field_name):
     response = admin.post("V1/customers", customer(**fields))
@@ -125,15 +135,47 @@ def test_weak_passwords_are_refused_with_magentos_rules(admin, password, fragmen
         ({}, {"fieldName": "customer"}),
         ({"customer": {"firstname": "A", "lastname": "B"}}, {"fieldName": "email"}),
         ({"customer": {"email": "a@example.com", "lastname": "B"}}, {"fieldName": "firstname"}),
-        ({"customer": {"email": "not-an-email", "firstname": "A", "lastname": "B"}},
-         {"value": "not-an-email", "fieldName": "email"}),
-        ({"customer": {"email": "a@example.com", "firstname": "A", "lastname": "B", "group_id": "one"}},
-         {"value": "one", "type": "int"}),
-        ({"customer": {"email": "a@example.com", "firstname": "A", "lastname": "B", "dob": "yesterday"}},
-         {"value": "yesterday", "fieldName": "dob"}),
-        ({"customer": {"email": "a@example.com", "firstname": "A", "lastname": "B", "password": "x"}},
-         {"fieldName": "password", "accessorMethod": "getPassword",
-          "className": "Magento\\Customer\\Api\\Data\\CustomerInterface"}),
+        (
+            {"customer": {"email": "not-an-email", "firstname": "A", "lastname": "B"}},
+            {"value": "not-an-email", "fieldName": "email"},
+        ),
+        (
+            {
+                "customer": {
+                    "email": "a@example.com",
+                    "firstname": "A",
+                    "lastname": "B",
+                    "group_id": "one",
+                }
+            },
+            {"value": "one", "type": "int"},
+        ),
+        (
+            {
+                "customer": {
+                    "email": "a@example.com",
+                    "firstname": "A",
+                    "lastname": "B",
+                    "dob": "yesterday",
+                }
+            },
+            {"value": "yesterday", "fieldName": "dob"},
+        ),
+        (
+            {
+                "customer": {
+                    "email": "a@example.com",
+                    "firstname": "A",
+                    "lastname": "B",
+                    "password": "x",
+                }
+            },
+            {
+                "fieldName": "password",
+                "accessorMethod": "getPassword",
+                "className": "Magento\\Customer\\Api\\Data\\CustomerInterface",
+            },
+        ),
     ],
 )
 def test_bad_customer_bodies_are_400_in_magentos_shape(admin, body, parameters):
@@ -146,20 +188,32 @@ def test_bad_customer_bodies_are_400_in_magentos_shape(admin, body, parameters):
 
 def test_addresses_are_accepted_only_empty(admin):
     assert admin.post("V1/customers", customer(addresses=[])).status_code == 200
-    response = admin.post("V1/customers", customer("b@example.com", addresses=[{"street": ["1 Main St"]}]))
+    response = admin.post(
+        "V1/customers", customer("b@example.com", addresses=[{"street": ["1 Main St"]}])
+    )
 
     assert response.status_code == 400
-    assert "addresses" in response.json()["message"] or response.json()["parameters"]["fieldName"] == "addresses"
+    assert (
+        "addresses" in response.json()["message"]
+        or response.json()["parameters"]["fieldName"] == "addresses"
+    )
 
 
 def test_put_updates_the_given_fields_and_keeps_the_others(admin):
     created = create(admin, {**customer(middlename="Q"), "password": PASSWORD})
 
-    response = admin.put(f"V1/customers/{created['id']}", {"customer": {"lastname": "Smith", "group_id": "2"}})
+    response = admin.put(
+        f"V1/customers/{created['id']}", {"customer": {"lastname": "Smith", "group_id": "2"}}
+    )
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["firstname"], body["lastname"], body["middlename"], body["group_id"]) == ("Jane", "Smith", "Q", 2)
+    assert (body["firstname"], body["lastname"], body["middlename"], body["group_id"]) == (
+        "Jane",
+        "Smith",
+        "Q",
+        2,
+    )
     assert check_password(PASSWORD, Customer.objects.get(pk=created["id"]).password_hash)
 
 
@@ -167,7 +221,9 @@ def test_put_accepts_back_what_get_answered(admin):
     created = create(admin, customer())
     read = admin.get(f"V1/customers/{created['id']}").json()
 
-    response = admin.put(f"V1/customers/{created['id']}", {"customer": {**read, "firstname": "Janet"}})
+    response = admin.put(
+        f"V1/customers/{created['id']}", {"customer": {**read, "firstname": "Janet"}}
+    )
 
     assert response.status_code == 200, response.content
     assert response.json()["firstname"] == "Janet"
@@ -186,8 +242,10 @@ def test_put_to_an_email_taken_in_the_website_is_refused(admin):
 
 @pytest.mark.parametrize("customer_id", ["999", "abc"])
 def test_an_unknown_customer_is_404(admin, customer_id):
-    expected = {"message": "No such entity with %fieldName = %fieldValue",
-                "parameters": {"fieldName": "customerId", "fieldValue": customer_id}}
+    expected = {
+        "message": "No such entity with %fieldName = %fieldValue",
+        "parameters": {"fieldName": "customerId", "fieldValue": customer_id},
+    }
     for response in (
         admin.get(f"V1/customers/{customer_id}"),
         admin.put(f"V1/customers/{customer_id}", customer()),
@@ -211,12 +269,15 @@ def test_customer_search_filters_by_email_and_website(admin, second_website):
     create(admin, customer("b@example.com"))
     create(admin, customer("a@example.com", website_id=2))
 
-    body = admin.get("V1/customers/search", {
-        "searchCriteria[filter_groups][0][filters][0][field]": "email",
-        "searchCriteria[filter_groups][0][filters][0][value]": "a@example.com",
-        "searchCriteria[filter_groups][1][filters][0][field]": "website_id",
-        "searchCriteria[filter_groups][1][filters][0][value]": "2",
-    }).json()
+    body = admin.get(
+        "V1/customers/search",
+        {
+            "searchCriteria[filter_groups][0][filters][0][field]": "email",
+            "searchCriteria[filter_groups][0][filters][0][value]": "a@example.com",
+            "searchCriteria[filter_groups][1][filters][0][field]": "website_id",
+            "searchCriteria[filter_groups][1][filters][0][value]": "2",
+        },
+    ).json()
 
     assert body["total_count"] == 1
     assert body["items"][0]["website_id"] == 2
@@ -235,7 +296,9 @@ def test_customer_routes_need_customer_permissions(api, limited_user, admin):
     assert api.get(f"V1/customers/{created['id']}").status_code == 401
 
 
-def test_the_django_admin_lists_catalog_entities_and_never_shows_a_password_hash(client, admin_user, admin):
+def test_the_django_admin_lists_catalog_entities_and_never_shows_a_password_hash(
+    client, admin_user, admin
+):
     created = create(admin, {**customer(), "password": PASSWORD})
     admin.post("all/V1/products", {"product": {"sku": "ADM", "name": "Admin product"}})
     admin.post("V1/cmsBlock", {"block": {"identifier": "adm", "title": "Adm"}})
@@ -244,7 +307,10 @@ def test_the_django_admin_lists_catalog_entities_and_never_shows_a_password_hash
 
     pages = [f"/admin/catalog/{model}/" for model in ("product", "category", "customer", "block")]
     pages += [f"/admin/store/{model}/" for model in ("store", "website")]
-    pages += [f"/admin/catalog/customer/{created['id']}/change/", "/admin/catalog/category/2/change/"]
+    pages += [
+        f"/admin/catalog/customer/{created['id']}/change/",
+        "/admin/catalog/category/2/change/",
+    ]
     for page in pages:
         response = client.get(page)
         assert response.status_code == 200, page

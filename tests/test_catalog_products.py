@@ -9,7 +9,9 @@ from store.models import Store, Website
 
 pytestmark = pytest.mark.django_db
 
-PRODUCT_NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again."
+PRODUCT_NOT_FOUND = (
+    "The product that was requested doesn't exist. Verify the product and try again."
+)
 
 
 @pytest.fixture
@@ -22,10 +24,20 @@ def product(sku="SKU-1", **fields):
 
 
 def test_post_creates_a_product_and_answers_it_in_magentos_shape(admin):
-    response = admin.post("all/V1/products", product(
-        "TSHIRT", name="T-shirt", price="19.99", attribute_set_id="4", weight="0.25", status=1,
-        visibility=4, type_id="simple", custom_attributes=[{"attribute_code": "color", "value": "red"}],
-    ))
+    response = admin.post(
+        "all/V1/products",
+        product(
+            "TSHIRT",
+            name="T-shirt",
+            price="19.99",
+            attribute_set_id="4",
+            weight="0.25",
+            status=1,
+            visibility=4,
+            type_id="simple",
+            custom_attributes=[{"attribute_code": "color", "value": "red"}],
+        ),
+    )
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -45,7 +57,12 @@ def test_post_creates_a_product_and_answers_it_in_magentos_shape(admin):
 def test_defaults_follow_magento(admin):
     body = admin.post("all/V1/products", {"product": {"sku": "MIN", "name": "Minimal"}}).json()
 
-    assert (body["type_id"], body["attribute_set_id"], body["status"], body["visibility"]) == ("simple", 4, 1, 4)
+    assert (body["type_id"], body["attribute_set_id"], body["status"], body["visibility"]) == (
+        "simple",
+        4,
+        1,
+        4,
+    )
     assert "price" not in body and "weight" not in body  # Magento leaves nulls out
 
 
@@ -90,13 +107,28 @@ def test_post_with_an_existing_sku_updates_that_product(admin):
 
 
 def test_put_merges_custom_attributes_by_code(admin):
-    admin.post("all/V1/products", product("CA", custom_attributes=[
-        {"attribute_code": "color", "value": "red"}, {"attribute_code": "size", "value": "M"},
-    ]))
+    admin.post(
+        "all/V1/products",
+        product(
+            "CA",
+            custom_attributes=[
+                {"attribute_code": "color", "value": "red"},
+                {"attribute_code": "size", "value": "M"},
+            ],
+        ),
+    )
 
-    body = admin.put("all/V1/products/CA", {"product": {"custom_attributes": [
-        {"attribute_code": "size", "value": "L"}, {"attribute_code": "material", "value": ["cotton"]},
-    ]}}).json()
+    body = admin.put(
+        "all/V1/products/CA",
+        {
+            "product": {
+                "custom_attributes": [
+                    {"attribute_code": "size", "value": "L"},
+                    {"attribute_code": "material", "value": ["cotton"]},
+                ]
+            }
+        },
+    ).json()
 
     assert body["custom_attributes"] == [
         {"attribute_code": "color", "value": "red"},
@@ -140,20 +172,36 @@ def test_a_new_product_without_a_name_is_refused(admin):
     [
         ({}, '"%fieldName" is required. Enter and try again.', {"fieldName": "product"}),
         ({"sku": "A"}, '"%fieldName" is required. Enter and try again.', {"fieldName": "product"}),
-        ({"product": {"name": "x"}}, '"%fieldName" is required. Enter and try again.', {"fieldName": "sku"}),
+        (
+            {"product": {"name": "x"}},
+            '"%fieldName" is required. Enter and try again.',
+            {"fieldName": "sku"},
+        ),
         ({"product": "A"}, None, None),
-        ({"product": {"sku": "A", "name": "x", "price": "ten"}},
-         'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.',
-         {"value": "ten", "type": "float"}),
-        ({"product": {"sku": "A", "name": "x", "status": 9}},
-         'Invalid value of "%value" provided for the %fieldName field.', {"value": 9, "fieldName": "status"}),
+        (
+            {"product": {"sku": "A", "name": "x", "price": "ten"}},
+            'The "%value" value\'s type is invalid. '
+            'The "%type" type was expected. Verify and try again.',
+            {"value": "ten", "type": "float"},
+        ),
+        (
+            {"product": {"sku": "A", "name": "x", "status": 9}},
+            'Invalid value of "%value" provided for the %fieldName field.',
+            {"value": 9, "fieldName": "status"},
+        ),
         ({"product": {"sku": "A", "name": "x", "visibility": "all"}}, None, None),
-        ({"product": {"sku": "A", "name": "x", "type_id": "spaceship"}},
-         'Invalid value of "%value" provided for the %fieldName field.', {"value": "spaceship", "fieldName": "type_id"}),
+        (
+            {"product": {"sku": "A", "name": "x", "type_id": "spaceship"}},
+            'Invalid value of "%value" provided for the %fieldName field.',
+            {"value": "spaceship", "fieldName": "type_id"},
+        ),
         ({"product": {"sku": "A" * 65, "name": "x"}}, None, None),
         ({"product": {"sku": "A", "name": "x", "custom_attributes": {"color": "red"}}}, None, None),
-        ({"product": {"sku": "A", "name": "x", "custom_attributes": [{"value": "red"}]}},
-         '"%fieldName" is required. Enter and try again.', {"fieldName": "attribute_code"}),
+        (
+            {"product": {"sku": "A", "name": "x", "custom_attributes": [{"value": "red"}]}},
+            '"%fieldName" is required. Enter and try again.',
+            {"fieldName": "attribute_code"},
+        ),
         ({"product": {"sku": "A", "name": "x", "options": [{"title": "engraving"}]}}, None, None),
     ],
 )
@@ -184,17 +232,29 @@ def test_an_unknown_top_level_key_is_ignored_as_magento_does(admin):
 
 
 def test_empty_magento_lists_are_accepted(admin):
-    response = admin.post("all/V1/products", product(
-        "FULL", product_links=[], options=[], media_gallery_entries=[], tier_prices=[],
-        extension_attributes={"website_ids": [1], "stock_item": {"qty": 5, "is_in_stock": True}},
-    ))
+    response = admin.post(
+        "all/V1/products",
+        product(
+            "FULL",
+            product_links=[],
+            options=[],
+            media_gallery_entries=[],
+            tier_prices=[],
+            extension_attributes={
+                "website_ids": [1],
+                "stock_item": {"qty": 5, "is_in_stock": True},
+            },
+        ),
+    )
 
     assert response.status_code == 200, response.content
     assert response.json()["extension_attributes"]["stock_item"] == {"qty": 5, "is_in_stock": True}
 
 
 def test_an_unknown_website_is_refused(admin):
-    response = admin.post("all/V1/products", product("W", extension_attributes={"website_ids": [42]}))
+    response = admin.post(
+        "all/V1/products", product("W", extension_attributes={"website_ids": [42]})
+    )
 
     assert response.status_code == 400
     assert response.json()["parameters"] == [42]
@@ -203,9 +263,15 @@ def test_an_unknown_website_is_refused(admin):
 def test_category_links_in_the_product_body_assign_the_product(admin):
     category = admin.post("V1/categories", {"category": {"name": "Shirts"}}).json()
 
-    body = admin.post("all/V1/products", product("LINKED", extension_attributes={
-        "category_links": [{"category_id": str(category["id"]), "position": 3}],
-    })).json()
+    body = admin.post(
+        "all/V1/products",
+        product(
+            "LINKED",
+            extension_attributes={
+                "category_links": [{"category_id": str(category["id"]), "position": 3}],
+            },
+        ),
+    ).json()
     read = admin.get("V1/products/LINKED").json()
     assigned = admin.get(f"V1/categories/{category['id']}/products").json()
 
@@ -275,18 +341,21 @@ def test_search_filters_sorts_and_pages_products(admin):
         admin.post("all/V1/products", product(f"S-{i}", price=price))
     admin.post("all/V1/products", product("OTHER", price=100))
 
-    response = admin.get("V1/products", {
-        "searchCriteria[filter_groups][0][filters][0][field]": "sku",
-        "searchCriteria[filter_groups][0][filters][0][value]": "S-%",
-        "searchCriteria[filter_groups][0][filters][0][condition_type]": "like",
-        "searchCriteria[filter_groups][1][filters][0][field]": "price",
-        "searchCriteria[filter_groups][1][filters][0][value]": "10",
-        "searchCriteria[filter_groups][1][filters][0][condition_type]": "gt",
-        "searchCriteria[sortOrders][0][field]": "price",
-        "searchCriteria[sortOrders][0][direction]": "DESC",
-        "searchCriteria[pageSize]": "2",
-        "searchCriteria[currentPage]": "1",
-    })
+    response = admin.get(
+        "V1/products",
+        {
+            "searchCriteria[filter_groups][0][filters][0][field]": "sku",
+            "searchCriteria[filter_groups][0][filters][0][value]": "S-%",
+            "searchCriteria[filter_groups][0][filters][0][condition_type]": "like",
+            "searchCriteria[filter_groups][1][filters][0][field]": "price",
+            "searchCriteria[filter_groups][1][filters][0][value]": "10",
+            "searchCriteria[filter_groups][1][filters][0][condition_type]": "gt",
+            "searchCriteria[sortOrders][0][field]": "price",
+            "searchCriteria[sortOrders][0][direction]": "DESC",
+            "searchCriteria[pageSize]": "2",
+            "searchCriteria[currentPage]": "1",
+        },
+    )
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -313,10 +382,13 @@ def test_search_by_name_uses_the_name_in_the_callers_store(admin):
 
 
 def test_search_by_an_unknown_field_is_400(admin):
-    response = admin.get("V1/products", {
-        "searchCriteria[filter_groups][0][filters][0][field]": "password",
-        "searchCriteria[filter_groups][0][filters][0][value]": "x",
-    })
+    response = admin.get(
+        "V1/products",
+        {
+            "searchCriteria[filter_groups][0][filters][0][field]": "password",
+            "searchCriteria[filter_groups][0][filters][0][value]": "x",
+        },
+    )
 
     assert response.status_code == 400
 
@@ -430,10 +502,17 @@ def test_concurrent_accounts_with_one_email_end_in_magentos_duplicate_message(po
 
 
 def test_a_product_read_can_be_sent_back_unchanged_with_put(admin):
-    admin.post("all/V1/products", product(
-        "ROUND", custom_attributes=[{"attribute_code": "color", "value": "red"}],
-        extension_attributes={"stock_item": {"qty": 5, "is_in_stock": True}, "website_ids": [1]},
-    ))
+    admin.post(
+        "all/V1/products",
+        product(
+            "ROUND",
+            custom_attributes=[{"attribute_code": "color", "value": "red"}],
+            extension_attributes={
+                "stock_item": {"qty": 5, "is_in_stock": True},
+                "website_ids": [1],
+            },
+        ),
+    )
     read = admin.get("all/V1/products/ROUND").json()
 
     response = admin.put("all/V1/products/ROUND", {"product": {**read, "price": 12}})

@@ -26,7 +26,6 @@ from webapi.routes import CallContext, routes
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def ctx(db):
     return CallContext(store=Store.objects.get(pk=0), user=None, user_type=2)
@@ -36,7 +35,10 @@ def test_services_are_callable_directly_with_a_call_context(ctx):
     with transaction.atomic():
         product = ProductRepository.save(ctx, {"sku": "DIRECT", "name": "Direct", "price": "3.5"})
         category = CategoryRepository.save(ctx, {"name": "Direct category"})
-        assert CategoryLinkRepository.save(ctx, {"sku": "DIRECT", "category_id": category["id"]}) is True
+        assert (
+            CategoryLinkRepository.save(ctx, {"sku": "DIRECT", "category_id": category["id"]})
+            is True
+        )
         customer = AccountManagement.create_account(
             ctx, {"email": "d@example.com", "firstname": "D", "lastname": "E"}, "Password-123"
         )
@@ -59,9 +61,13 @@ def test_services_validate_raw_input_themselves(ctx):
         ProductRepository.save(ctx, {"sku": "RAW", "name": "Raw", "price": "ten"})
     with pytest.raises(NoSuchEntityException):
         ProductRepository.get(ctx, "RAW")
-    AccountManagement.create_account(ctx, {"email": "x@example.com", "firstname": "X", "lastname": "Y"})
+    AccountManagement.create_account(
+        ctx, {"email": "x@example.com", "firstname": "X", "lastname": "Y"}
+    )
     with pytest.raises(InputMismatchException):
-        AccountManagement.create_account(ctx, {"email": "x@example.com", "firstname": "X", "lastname": "Y"})
+        AccountManagement.create_account(
+            ctx, {"email": "x@example.com", "firstname": "X", "lastname": "Y"}
+        )
 
     assert excinfo.value.parameters == {"value": "ten", "type": "float"}
 
@@ -70,7 +76,9 @@ def test_every_catalog_service_path_named_by_a_route_exists():
     catalog_routes = [r for r in routes if r.service.startswith("catalog.services.")]
     for route in catalog_routes:
         module_path, class_name, method = route.service.rsplit(".", 2)
-        assert callable(getattr(getattr(importlib.import_module(module_path), class_name), method)), route.service
+        assert callable(
+            getattr(getattr(importlib.import_module(module_path), class_name), method)
+        ), route.service
     topics = {r.topic for r in catalog_routes if r.async_enabled}
     assert "async.catalog.services.productrepository.save.post" in topics
     assert "async.catalog.services.productrepository.save.put" in topics
@@ -94,18 +102,49 @@ def test_bulk_items_in_the_shapes_clients_send_run_every_catalog_write(ctx):
     run(ctx, "PUT", "/V1/products/bySku", {"product": {"sku": "B-1", "price": 2}})
     run(ctx, "PUT", "/V1/products/bySku", {"sku": "B-2", "product": {"name": "By param"}})
     category = run(ctx, "POST", "/V1/categories", {"category": {"name": "Bulk category"}})
-    run(ctx, "PUT", "/V1/categories/byCategoryId", {"category": {"id": category["id"], "name": "Renamed"}})
-    run(ctx, "POST", "/V1/categories/byCategoryId/products",
-        {"productLink": {"sku": "B-1", "position": 2, "category_id": category["id"]}})
-    run(ctx, "PUT", "/V1/categories/byCategoryId/products",
-        {"categoryId": category["id"], "productLink": {"sku": "B-2"}})
-    run(ctx, "DELETE", "/V1/categories/byCategoryId/products/bySku", {"categoryId": category["id"], "sku": "B-2"})
-    customer = run(ctx, "POST", "/V1/customers",
-                   {"customer": {"email": "bulk@example.com", "firstname": "B", "lastname": "K"},
-                    "password": "Bulk-pass-123"})
-    run(ctx, "PUT", "/V1/customers/byCustomerId", {"customer": {"id": customer["id"], "lastname": "Kay"}})
+    run(
+        ctx,
+        "PUT",
+        "/V1/categories/byCategoryId",
+        {"category": {"id": category["id"], "name": "Renamed"}},
+    )
+    run(
+        ctx,
+        "POST",
+        "/V1/categories/byCategoryId/products",
+        {"productLink": {"sku": "B-1", "position": 2, "category_id": category["id"]}},
+    )
+    run(
+        ctx,
+        "PUT",
+        "/V1/categories/byCategoryId/products",
+        {"categoryId": category["id"], "productLink": {"sku": "B-2"}},
+    )
+    run(
+        ctx,
+        "DELETE",
+        "/V1/categories/byCategoryId/products/bySku",
+        {"categoryId": category["id"], "sku": "B-2"},
+    )
+    customer = run(
+        ctx,
+        "POST",
+        "/V1/customers",
+        {
+            "customer": {"email": "bulk@example.com", "firstname": "B", "lastname": "K"},
+            "password": "Bulk-pass-123",
+        },
+    )
+    run(
+        ctx,
+        "PUT",
+        "/V1/customers/byCustomerId",
+        {"customer": {"id": customer["id"], "lastname": "Kay"}},
+    )
     block = run(ctx, "POST", "/V1/cmsBlock", {"block": {"identifier": "bulk", "title": "Bulk"}})
-    run(ctx, "PUT", "/V1/cmsBlock/byBlockId", {"blockId": block["id"], "block": {"title": "Bulk 2"}})
+    run(
+        ctx, "PUT", "/V1/cmsBlock/byBlockId", {"blockId": block["id"], "block": {"title": "Bulk 2"}}
+    )
     run(ctx, "DELETE", "/V1/cmsBlock/byBlockId", {"blockId": block["id"]})
     run(ctx, "DELETE", "/V1/products/bySku", {"sku": "B-2"})
 
@@ -121,6 +160,8 @@ def test_bulk_items_in_the_shapes_clients_send_run_every_catalog_write(ctx):
 
 def test_an_invalid_bulk_item_fails_with_magentos_message(ctx):
     with pytest.raises(InputException) as excinfo:
-        _run_bulk_item(ctx, "POST", "/V1/products", {"product": {"sku": "X", "name": "x", "status": 7}})
+        _run_bulk_item(
+            ctx, "POST", "/V1/products", {"product": {"sku": "X", "name": "x", "status": 7}}
+        )
 
     assert excinfo.value.rendered == 'Invalid value of "7" provided for the status field.'

@@ -1,4 +1,5 @@
-"""The asynchronous and bulk API end to end: accepting (Listing 7 → 8), running, reading back (Listing 9)."""
+"""The asynchronous and bulk API end to end: accepting (Listing 7 → 8), running,
+reading back (Listing 9)."""
 
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def test_an_item_whose_rejected_value_holds_a_nul_character_is_rejected_not_a_50
     assert response.status_code == 202
     item = response.json()["request_items"][0]
     assert item["status"] == "rejected"
-    assert "\"1\ufffd2\"" in item["error_message"]
+    assert '"1\ufffd2"' in item["error_message"]
     assert bulk.operations.get().result_message == item["error_message"]
 
 
@@ -136,11 +137,16 @@ def test_a_completed_operation_keeps_its_payload_but_not_the_password(
     api, admin_token, ops_topology, batch_size
 ):
     def customer(email: str, password: str) -> dict:
-        return {"customer": {"email": email, "firstname": "A", "lastname": "B"}, "password": password}
+        return {
+            "customer": {"email": email, "firstname": "A", "lastname": "B"},
+            "password": password,
+        }
 
     items = [
         customer("ann@example.com", "Ann-secret-1"),
-        customer("ann@example.com", "Ann-secret-2"),  # duplicate: fails, so the batch reruns one by one
+        customer(
+            "ann@example.com", "Ann-secret-2"
+        ),  # duplicate: fails, so the batch reruns one by one
         customer("bob@example.com", "Bob-secret-1"),
     ]
     response, bulk = bulk_post(api, "async/bulk/V1/customers", items, admin_token)
@@ -148,11 +154,17 @@ def test_a_completed_operation_keeps_its_payload_but_not_the_password(
 
     ops_topology.run(max_messages=3, batch_size=batch_size)
 
-    assert check_password("Ann-secret-1", Customer.objects.get(email="ann@example.com").password_hash)
-    assert check_password("Bob-secret-1", Customer.objects.get(email="bob@example.com").password_hash)
+    assert check_password(
+        "Ann-secret-1", Customer.objects.get(email="ann@example.com").password_hash
+    )
+    assert check_password(
+        "Bob-secret-1", Customer.objects.get(email="bob@example.com").password_hash
+    )
     detailed = api.get(f"V1/bulk/{bulk.uuid}/detailed-status", token=admin_token).json()
     by_status = {op["status"]: op for op in detailed["operations_list"]}
-    completed = [op for op in detailed["operations_list"] if op["status"] == OperationStatus.COMPLETE]
+    completed = [
+        op for op in detailed["operations_list"] if op["status"] == OperationStatus.COMPLETE
+    ]
     assert len(completed) == 2
     for op in completed:
         assert "secret" not in op["serialized_data"]
@@ -377,5 +389,8 @@ def test_an_operation_runs_in_the_store_scope_of_its_url(api, admin_token, db_op
     db_ops_topology.run(max_messages=1)
 
     assert bulk.operations.get().status == OperationStatus.COMPLETE
-    assert api.get("default/V1/products/SCOPED", token=admin_token).json()["name"] == "Default store name"
+    assert (
+        api.get("default/V1/products/SCOPED", token=admin_token).json()["name"]
+        == "Default store name"
+    )
     assert api.get("all/V1/products/SCOPED", token=admin_token).json()["name"] == "Global name"

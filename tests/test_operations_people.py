@@ -52,7 +52,8 @@ def failed_customer(api, admin_token, admin_user, ops_topology):
 
 
 class Outcomes:
-    """A service whose outcome each item chooses: `{"block": {"identifier": "ok" | "input" | "missing"}}`."""
+    """A service whose outcome each item chooses:
+    `{"block": {"identifier": "ok" | "input" | "missing"}}`."""
 
     def __call__(self, ctx, params, data):
         kind = data["block"]["identifier"]
@@ -69,7 +70,8 @@ class Outcomes:
 
 @pytest.fixture
 def mixed_bulk(api, admin_token, db_ops_topology):
-    """A bulk with operations complete (0), failed with code 2 (1, 2), failed with code 4 (3), rejected (4)."""
+    """A bulk with operations complete (0), failed with code 2 (1, 2), failed with code 4
+    (3), rejected (4)."""
     route = Route(
         method="POST",
         path="/V1/test-outcomes",

@@ -81,8 +81,12 @@ def _get(url: str) -> tuple[int, str, dict[str, str]]:
 def _serving(tmp_path, **extra_env: str):
     """Run `manage.py serve` on a free port against a freshly migrated SQLite file."""
     port = _free_port()
-    env = _env(DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}", QUEUE_CONNECTION="db", **extra_env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
+    env = _env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}", QUEUE_CONNECTION="db", **extra_env
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180
+    )
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -140,10 +144,16 @@ def test_serve_answers_the_sign_in_page_static_files_and_the_api(served):
 def test_serve_stops_cleanly_on_sigterm(tmp_path):
     port = _free_port()
     env = _env(DATABASE_URL=f"sqlite:///{tmp_path / 'stop.sqlite3'}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180
+    )
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -157,12 +167,13 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path):
 
 
 def _settings_in_subprocess(expression: str, **env: str) -> subprocess.CompletedProcess:
-    code = (
-        "import django; django.setup(); from django.conf import settings; "
-        f"print({expression})"
-    )
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=_env(DJANGO_SETTINGS_MODULE="config.settings", **env),
     )
 
@@ -187,24 +198,44 @@ def test_a_rest_body_over_the_limit_gets_magentos_413_from_the_real_server(tmp_p
     # (client_max_body_size) is what stops a huge upload early; this is the answer.
     with _serving(tmp_path, WEBAPI_MAX_BODY_SIZE="1000") as port:
         subprocess.run(
-            [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "admin",
-             "--email", "admin@example.com"],
-            cwd=ROOT, check=True, timeout=60, capture_output=True,
-            env=_env(DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-                     DJANGO_SUPERUSER_PASSWORD="Serve-pass-123"),
+            [
+                sys.executable,
+                "manage.py",
+                "createsuperuser",
+                "--no-input",
+                "--username",
+                "admin",
+                "--email",
+                "admin@example.com",
+            ],
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            env=_env(
+                DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+                DJANGO_SUPERUSER_PASSWORD="Serve-pass-123",
+            ),
         )
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("POST", "/rest/V1/integration/admin/token",
-                      body=json.dumps({"username": "admin", "password": "Serve-pass-123"}),
-                      headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/rest/V1/integration/admin/token",
+            body=json.dumps({"username": "admin", "password": "Serve-pass-123"}),
+            headers={"Content-Type": "application/json"},
+        )
         token = json.loads(conn.getresponse().read())
         for path, body in (
             ("/rest/V1/products", b'{"product": {"sku": "' + b"x" * 2000 + b'"}}'),
             ("/rest/all/async/bulk/V1/products", b"[" + b" " * 2000 + b"]"),
         ):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("POST", path, body=body,
-                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            conn.request(
+                "POST",
+                path,
+                body=body,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            )
             answer = conn.getresponse()
             assert answer.status == 413
             assert json.loads(answer.read()) == {
@@ -220,7 +251,10 @@ def test_the_channel_layer_carries_messages_between_processes_through_redis(redi
     from channels_redis.core import RedisChannelLayer
 
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
     }
     layer = get_channel_layer()
     assert isinstance(layer, RedisChannelLayer)
@@ -239,7 +273,9 @@ def test_the_channel_layer_carries_messages_between_processes_through_redis(redi
 
 def _readme_variables() -> dict[str, str]:
     """Return {variable: its default cell} from the README's configuration tables."""
-    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", (ROOT / "README.md").read_text(), re.M)
+    rows = re.findall(
+        r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", (ROOT / "README.md").read_text(), re.M
+    )
     return {name: cell.strip() for name, cell in rows}
 
 
@@ -267,11 +303,17 @@ def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaul
     assert sorted(documented) == sorted(VARIABLES)
     for name, variable in VARIABLES.items():
         default = (
-            app_settings[variable.setting].defaults[variable.key] if variable.setting else variable.default
+            app_settings[variable.setting].defaults[variable.key]
+            if variable.setting
+            else variable.default
         )
         literal = _documented_default(default)
         cell = documented[name]
         if literal is None:
-            assert not cell.startswith("`"), f"{name}: the README shows {cell}, the code has no literal default"
+            assert not cell.startswith("`"), (
+                f"{name}: the README shows {cell}, the code has no literal default"
+            )
         else:
-            assert cell.startswith(f"`{literal}`"), f"{name}: the README shows {cell}, the code's default is {literal}"
+            assert cell.startswith(f"`{literal}`"), (
+                f"{name}: the README shows {cell}, the code's default is {literal}"
+            )

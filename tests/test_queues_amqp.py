@@ -100,13 +100,18 @@ def close_connections(role: str) -> int:
     wanted = f'{{"connection_name","asyncbulk {role} {socket.gethostname()} pid {os.getpid()}"}}'
     listing = subprocess.run(
         ["rabbitmqctl", "-q", "list_connections", "--no-table-headers", "pid", "client_properties"],
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
     pids = [line.split("\t")[0] for line in listing.splitlines() if wanted in line]
     for pid in pids:
         subprocess.run(
             ["rabbitmqctl", "-q", "close_connection", pid, "closed by a test"],
-            capture_output=True, timeout=30, check=True,
+            capture_output=True,
+            timeout=30,
+            check=True,
         )
     return len(pids)
 
@@ -121,7 +126,9 @@ def eventually(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
 # -- publishing ------------------------------------------------------------------------
 
 
-def test_a_confirmed_batch_is_stored_as_persistent_json_with_id_topic_and_headers(amqp, raw_channel):
+def test_a_confirmed_batch_is_stored_as_persistent_json_with_id_topic_and_headers(
+    amqp, raw_channel
+):
     exchange, queues = amqp.topology({"catalog.#": "q"})
     transport = amqp.transport()
     sent = [envelope("catalog.product.save", {"sku": f"S{n}"}, store_id=1) for n in range(500)]
@@ -174,7 +181,9 @@ def test_a_message_no_binding_routes_raises_unroutable_and_the_routed_ones_are_s
     exchange, queues = amqp.topology({"orders.*": "q"})
     transport = amqp.transport()
 
-    with pytest.raises(UnroutableError, match="1 of 3 messages were routed to no queue.*customers.created"):
+    with pytest.raises(
+        UnroutableError, match="1 of 3 messages were routed to no queue.*customers.created"
+    ):
         transport.publish(
             exchange,
             [envelope("orders.placed"), envelope("customers.created"), envelope("orders.paid")],
@@ -219,8 +228,14 @@ def test_topic_wildcards_route_on_the_broker(amqp):
     assert all(transport.receive(name, 1, 0.2) == [] for name in queues.values())
     assert received == {
         "one_word": ["catalog.product.save"],
-        "any_words": sorted(["catalog.product.save", "catalog.product.price.save", "catalog",
-                             "catalog.product.delete"]),
+        "any_words": sorted(
+            [
+                "catalog.product.save",
+                "catalog.product.price.save",
+                "catalog",
+                "catalog.product.delete",
+            ]
+        ),
         "deletes": ["catalog.product.delete", "customer.delete"],
     }
 
@@ -297,11 +312,15 @@ def test_retry_puts_a_copy_with_one_more_trial_back_in_the_queue(amqp):
     assert transport.receive(queues["q"], 1, 0.3) == []
 
 
-def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_queue_moves_on(amqp, raw_channel):
+def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_queue_moves_on(
+    amqp, raw_channel
+):
     exchange, queues = amqp.topology({"#": "q"})
     transport = amqp.transport()
     raw_channel.basic_publish(
-        exchange, "a.b", b"{not json",
+        exchange,
+        "a.b",
+        b"{not json",
         pika.BasicProperties(message_id="poison-1", delivery_mode=2),
     )
     good = envelope("a.b", {"ok": True})
@@ -390,7 +409,9 @@ def test_a_publisher_whose_connection_drops_publishes_on_a_new_one(amqp):
     transport.publish(exchange, [second])
 
     got = drain(transport, queues["q"], 2)
-    assert sorted(d.envelope.message_id for d in got) == sorted([first.message_id, second.message_id])
+    assert sorted(d.envelope.message_id for d in got) == sorted(
+        [first.message_id, second.message_id]
+    )
 
 
 def test_with_rabbitmq_unreachable_publish_and_receive_give_up_after_the_bounded_backoff():
@@ -418,15 +439,24 @@ def _rabbitmq_down(settings) -> None:
 
 
 def _pika_errors(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name.startswith("pika") and r.levelno >= logging.ERROR]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("pika") and r.levelno >= logging.ERROR
+    ]
 
 
-def test_queue_setup_with_rabbitmq_down_is_one_clear_error_without_pika_tracebacks(settings, caplog):
+def test_queue_setup_with_rabbitmq_down_is_one_clear_error_without_pika_tracebacks(
+    settings, caplog
+):
     from django.core.management import CommandError, call_command
 
     _rabbitmq_down(settings)
 
-    with pytest.raises(CommandError, match=r"setting up the amqp topology failed: cannot connect to RabbitMQ at 127\.0\.0\.1:1"):
+    with pytest.raises(
+        CommandError,
+        match=r"setting up the amqp topology failed: cannot connect to RabbitMQ at 127\.0\.0\.1:1",
+    ):
         call_command("queue_setup", stdout=io.StringIO())
 
     assert _pika_errors(caplog) == []
@@ -442,11 +472,15 @@ def test_consumers_list_with_rabbitmq_down_shows_unknown_waiting_and_says_why(se
     call_command("queue_consumers_list", stdout=out, stderr=err)
 
     assert "async.operations.all" in out.getvalue() and " ? " in out.getvalue()
-    assert "WAITING unknown (?) on amqp: cannot connect to RabbitMQ at 127.0.0.1:1" in err.getvalue()
+    assert (
+        "WAITING unknown (?) on amqp: cannot connect to RabbitMQ at 127.0.0.1:1" in err.getvalue()
+    )
     assert _pika_errors(caplog) == []
 
 
-def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_words(raw_channel, unique):
+def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_words(
+    raw_channel, unique
+):
     """The db transport and the checks route with queues.routing.matches; RabbitMQ
     is the reference. Every pattern over {a, b, *, #} of 1-3 words against keys of
     0-3 words (and the odd ones with empty words) must route the same."""
@@ -456,7 +490,11 @@ def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_wo
 
     tokens = ["a", "b", "*", "#"]
     patterns = [".".join(p) for n in (1, 2, 3) for p in itertools.product(tokens, repeat=n)]
-    keys = [".".join(k) for n in range(4) for k in itertools.product("ab", repeat=n)] + ["a..b", ".a", "a."]
+    keys = [".".join(k) for n in range(4) for k in itertools.product("ab", repeat=n)] + [
+        "a..b",
+        ".a",
+        "a.",
+    ]
     exchange = unique("fuzz")
     raw_channel.exchange_declare(exchange, "topic", auto_delete=True)
     queues = {}
@@ -480,7 +518,9 @@ def test_topic_matching_agrees_with_rabbitmq_for_every_pattern_of_up_to_three_wo
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_consumer_waiting_for_an_unreachable_rabbitmq_stops_at_once_when_asked(settings, queue_registry, unique):
+def test_a_consumer_waiting_for_an_unreachable_rabbitmq_stops_at_once_when_asked(
+    settings, queue_registry, unique
+):
     """SIGTERM calls stop(): it must cut the reconnection backoff (about 28 s by
     default) short, or a supervisor's stop timeout kills the consumer instead."""
     import threading

@@ -37,7 +37,9 @@ def rabbitmqctl(*args: str, timeout: float = 60) -> None:
 
 
 @pytest.fixture
-def broker_restart(rabbitmq_url: str, broker_to_ourselves: None) -> Iterator[Callable[[float], None]]:
+def broker_restart(
+    rabbitmq_url: str, broker_to_ourselves: None
+) -> Iterator[Callable[[float], None]]:
     """Return `restart(down_for)`: stop RabbitMQ, wait, start it. Always started again.
 
     The test must be marked `exclusive_broker` (see tests/fixtures/broker_lock.py).
@@ -64,7 +66,9 @@ def broker_restart(rabbitmq_url: str, broker_to_ourselves: None) -> Iterator[Cal
 
 
 @pytest.fixture
-def amqp_topology(rabbitmq_url: str, unique: Callable[[str], str], queue_registry: Any) -> Iterator[dict[str, str]]:
+def amqp_topology(
+    rabbitmq_url: str, unique: Callable[[str], str], queue_registry: Any
+) -> Iterator[dict[str, str]]:
     """Declare exchange -> queue -> consumer in the test registry and on RabbitMQ."""
     names = {"exchange": unique("ex"), "queue": unique("q"), "consumer": unique("c")}
     registry.declare(
@@ -122,7 +126,9 @@ def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
 ):
     handled: list[str] = []
     consumer = Consumer(
-        amqp_topology["consumer"], amqp_topology["queue"], connection="amqp",
+        amqp_topology["consumer"],
+        amqp_topology["queue"],
+        connection="amqp",
         handler=lambda env: handled.append(env.message_id),
     )
     registry.declare(consumer)
@@ -146,12 +152,14 @@ def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
         published_at_restart = len(publishing.confirmed)
         wait_until(
             lambda: len(publishing.confirmed) >= published_at_restart + 200 or publishing.errors,
-            30, "the publisher publishes again after the restart",
+            30,
+            "the publisher publishes again after the restart",
         )
         publishing.halt.set()
         publishing.join(30)
         wait_until(
-            lambda: set(handled) >= set(publishing.confirmed), 30,
+            lambda: set(handled) >= set(publishing.confirmed),
+            30,
             "the consumer handles every confirmed message",
         )
     finally:
@@ -172,13 +180,23 @@ def test_publishers_and_consumers_ride_out_a_broker_restart_and_lose_nothing(
 def test_a_consumer_killed_mid_batch_on_amqp_loses_nothing_and_processes_nothing_twice(
     rabbitmq_url, unique, queue_registry, manage_py
 ):
-    names = {"exchange": unique("ex"), "queue": unique("q"), "consumer": unique("c"), "sink": unique("sink")}
+    names = {
+        "exchange": unique("ex"),
+        "queue": unique("q"),
+        "consumer": unique("c"),
+        "sink": unique("sink"),
+    }
     declarations = [
         Exchange(names["exchange"], connection="amqp"),
         Queue(names["queue"], connection="amqp"),
         Binding(unique("b"), names["exchange"], "work.#", names["queue"]),
         Publisher("work.#", connection="amqp", exchange=names["exchange"]),
-        Consumer(names["consumer"], names["queue"], connection="amqp", handler=f"{TOPOLOGY_MODULE}.record"),
+        Consumer(
+            names["consumer"],
+            names["queue"],
+            connection="amqp",
+            handler=f"{TOPOLOGY_MODULE}.record",
+        ),
     ]
     registry.declare(*declarations)
     transport = AmqpTransport(rabbitmq_url)
@@ -187,13 +205,17 @@ def test_a_consumer_killed_mid_batch_on_amqp_loses_nothing_and_processes_nothing
     env = subprocess_env(declarations, AMQP_URL=rabbitmq_url)
 
     def traces() -> list[str]:
-        return list(QueueMessage.objects.filter(queue=names["sink"]).values_list("message_id", flat=True))
+        return list(
+            QueueMessage.objects.filter(queue=names["sink"]).values_list("message_id", flat=True)
+        )
 
     try:
         ids = publish_many(
             [("work.item", {"n": n, "sleep": 0.02}, {"sink": names["sink"]}) for n in range(60)]
         )
-        victim = manage_py.start("queue_consumers_start", names["consumer"], "--batch-size", "20", env=env)
+        victim = manage_py.start(
+            "queue_consumers_start", names["consumer"], "--batch-size", "20", env=env
+        )
         wait_for(lambda: len(traces()) >= 5)
 
         os.killpg(victim.pid, signal.SIGKILL)

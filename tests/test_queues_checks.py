@@ -95,7 +95,10 @@ def test_a_binding_on_an_undeclared_exchange_is_E004():
 
 def test_a_binding_across_connections_is_E005():
     base(handler=HANDLER)
-    registry.declare(Queue("q-amqp", connection="amqp"), Binding(id="b2", exchange="ex", topic="x.#", queue="q-amqp"))
+    registry.declare(
+        Queue("q-amqp", connection="amqp"),
+        Binding(id="b2", exchange="ex", topic="x.#", queue="q-amqp"),
+    )
 
     assert ids() == ["queues.E005"]
 
@@ -171,7 +174,9 @@ def test_a_periodic_task_of_an_undeclared_consumer_is_E011():
 
 def test_a_consumer_on_another_connection_than_its_queue_is_E012():
     base(handler=HANDLER)
-    registry.declare(Consumer("c2", queue="q", handler=HANDLER, connection="amqp", allow_shared_topics=True))
+    registry.declare(
+        Consumer("c2", queue="q", handler=HANDLER, connection="amqp", allow_shared_topics=True)
+    )
 
     assert ids() == ["queues.E012"]
 

@@ -47,7 +47,9 @@ def test_a_message_held_too_long_comes_back_with_one_more_trial_and_then_is_dead
         time.sleep(0.15)  # the consumer holding it "dies"
         slow._last_reclaim.clear()
 
-    ConsumerRuntime(topo["consumer"], transport=slow, max_trials=3, max_idle_time=0.2, sleep=0.05).run()
+    ConsumerRuntime(
+        topo["consumer"], transport=slow, max_trials=3, max_idle_time=0.2, sleep=0.05
+    ).run()
 
     row = QueueMessage.objects.get(message_id=message_id)
     assert (row.status, row.trials) == ("dead", 3)
@@ -77,10 +79,14 @@ def test_publishing_inside_a_rolled_back_transaction_leaves_no_message(topo):
     assert not QueueMessage.objects.filter(queue=topo["queue"]).exists()
 
 
-def test_publish_on_commit_waits_for_the_commit_and_returns_the_id_at_once(topo, django_capture_on_commit_callbacks):
+def test_publish_on_commit_waits_for_the_commit_and_returns_the_id_at_once(
+    topo, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message_id = publish_on_commit("t", {"a": 1}, headers={"store_id": 1})
-        ids = publish_many_on_commit([("t", {"b": 2}, None), OutgoingMessage("t", {"c": 3}, message_id="given")])
+        ids = publish_many_on_commit(
+            [("t", {"b": 2}, None), OutgoingMessage("t", {"c": 3}, message_id="given")]
+        )
         assert not QueueMessage.objects.filter(queue=topo["queue"]).exists()
 
     assert len(callbacks) == 2
@@ -95,7 +101,9 @@ def test_publish_many_keeps_order_and_returns_every_id(topo):
 
     rows = list(QueueMessage.objects.filter(queue=topo["queue"]).order_by("id"))
     assert [r.message_id for r in rows] == ids
-    assert [(r.topic, r.body, r.headers) for r in rows] == [("a.b", {"n": n}, {"h": n}) for n in range(5)]
+    assert [(r.topic, r.body, r.headers) for r in rows] == [
+        ("a.b", {"n": n}, {"h": n}) for n in range(5)
+    ]
 
 
 def test_publishing_a_topic_without_publisher_fails_loudly(queue_registry):
@@ -124,13 +132,18 @@ def test_cleanup_deletes_old_done_messages_and_keeps_the_rest(topo):
     long_ago = timezone.now() - timedelta(hours=25)
     QueueMessage.objects.filter(pk=old.pk).update(status="done", finished_at=long_ago)
     QueueMessage.objects.filter(pk=recent.pk).update(status="done", finished_at=timezone.now())
-    ProcessedMessage.objects.create(consumer="c", message_id="old", processed_at=long_ago - timedelta(days=7))
+    ProcessedMessage.objects.create(
+        consumer="c", message_id="old", processed_at=long_ago - timedelta(days=7)
+    )
     ConsumerProcess.objects.create(name="c", stopped_at=long_ago, last_heartbeat=long_ago)
 
     removed = cleanup()
 
     assert removed == {"messages": 1, "processed": 1, "consumers": 1}
-    assert set(QueueMessage.objects.filter(queue=topo["queue"]).values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+    assert set(QueueMessage.objects.filter(queue=topo["queue"]).values_list("pk", flat=True)) == {
+        recent.pk,
+        waiting.pk,
+    }
 
 
 def test_the_framework_declares_its_own_cleanup_task():
@@ -141,7 +154,9 @@ def test_the_framework_declares_its_own_cleanup_task():
 
 def test_a_periodic_task_of_a_consumer_runs_between_receives_once_per_interval(topo, unique):
     runs = []
-    registry.declare(Periodic(unique("p"), func=lambda: runs.append(1), interval=3600, consumer=topo["consumer"]))
+    registry.declare(
+        Periodic(unique("p"), func=lambda: runs.append(1), interval=3600, consumer=topo["consumer"])
+    )
 
     ConsumerRuntime(topo["consumer"], max_idle_time=0.3, sleep=0.05).run()
     ConsumerRuntime(topo["consumer"], max_idle_time=0.3, sleep=0.05).run()
@@ -184,7 +199,9 @@ def test_a_failing_batch_is_retried_one_message_at_a_time(topo):
             raise RuntimeError("it was me")
         handled.append(envelopes[0].body["n"])
 
-    runtime = ConsumerRuntime(topo["consumer"], batch_size=10, max_idle_time=0.2, sleep=0.05, max_trials=1)
+    runtime = ConsumerRuntime(
+        topo["consumer"], batch_size=10, max_idle_time=0.2, sleep=0.05, max_trials=1
+    )
     runtime.batch_handler = batch
     runtime.consumer = dataclasses.replace(runtime.consumer, handler=None)
 
@@ -200,14 +217,22 @@ def test_the_first_delivery_is_not_marked_redelivered(topo):
     (delivery,) = drain(DbTransport(), topo["queue"], 1)
 
     assert (delivery.trials, delivery.redelivered) == (0, False)
-    assert (delivery.envelope.topic, delivery.envelope.body, delivery.envelope.headers) == ("t", {}, {})
+    assert (delivery.envelope.topic, delivery.envelope.body, delivery.envelope.headers) == (
+        "t",
+        {},
+        {},
+    )
 
 
 def test_a_body_against_its_topics_schema_is_refused_before_anything_is_sent(topo):
     from queues import Topic
     from queues.exceptions import MessageSchemaError
 
-    schema = {"type": "object", "required": ["operation_id"], "properties": {"operation_id": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "required": ["operation_id"],
+        "properties": {"operation_id": {"type": "integer"}},
+    }
     registry.declare(Topic("orders.placed", schema=schema))
 
     with pytest.raises(MessageSchemaError, match="lacks required 'operation_id'"):
@@ -230,8 +255,10 @@ def test_without_group_commit_each_message_commits_alone(topo, settings):
         Group.objects.create(name=f"g{env.body['n']}")
 
     runtime = ConsumerRuntime(
-        dataclasses.replace(registry.consumer(topo["consumer"]), handler=handler), max_trials=1,
-        max_idle_time=0.2, sleep=0.05,
+        dataclasses.replace(registry.consumer(topo["consumer"]), handler=handler),
+        max_trials=1,
+        max_idle_time=0.2,
+        sleep=0.05,
     )
     runtime.run()
 
@@ -240,7 +267,9 @@ def test_without_group_commit_each_message_commits_alone(topo, settings):
     assert (runtime.result.processed, runtime.result.dead) == (2, 1)
 
 
-def test_a_failure_in_a_rolled_back_group_is_logged_with_its_own_traceback_only(queue_registry, unique, caplog):
+def test_a_failure_in_a_rolled_back_group_is_logged_with_its_own_traceback_only(
+    queue_registry, unique, caplog
+):
     def handler(env):
         if env.body["n"] == 1:
             raise RuntimeError("it was me")
@@ -269,7 +298,9 @@ def test_a_restart_request_is_noticed_between_messages_of_a_claimed_batch(queue_
     names = simple_topology(unique, "db", handler=handler)
     publish_many([("t", {"n": n}, None) for n in range(20)])  # claimed in one batch of up to 100
 
-    runtime = ConsumerRuntime(names["consumer"], max_idle_time=2, heartbeat_interval=0, commit_interval=0)
+    runtime = ConsumerRuntime(
+        names["consumer"], max_idle_time=2, heartbeat_interval=0, commit_interval=0
+    )
     result = runtime.run()
 
     assert result.reason == "restart"
@@ -303,7 +334,9 @@ def test_on_sqlite_a_busy_consumer_lets_another_writer_in_within_a_second(queue_
         consumer.join(timeout=30)
 
     assert waited < 1.0, f"the insert waited {waited:.1f}s for the consumer"
-    assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").exists(), "the queue was still busy"
+    assert QueueMessage.objects.filter(queue=names["queue"], status="waiting").exists(), (
+        "the queue was still busy"
+    )
 
 
 def test_an_already_processed_message_in_a_failing_batch_is_skipped_not_run_again(topo):
@@ -317,7 +350,9 @@ def test_an_already_processed_message_in_a_failing_batch_is_skipped_not_run_agai
         if len(envelopes) > 1:
             raise RuntimeError("one of you is bad")
 
-    runtime = ConsumerRuntime(topo["consumer"], batch_size=10, max_idle_time=0.2, sleep=0.05, max_trials=1)
+    runtime = ConsumerRuntime(
+        topo["consumer"], batch_size=10, max_idle_time=0.2, sleep=0.05, max_trials=1
+    )
     runtime.batch_handler = batch
     runtime.consumer = dataclasses.replace(runtime.consumer, handler=None)
 

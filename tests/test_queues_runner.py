@@ -28,7 +28,9 @@ def runner_for(topo, **options) -> Runner:
     return Runner(options=settings, env=topo.env())
 
 
-def test_runner_respawns_a_consumer_after_max_messages_until_the_queue_is_empty(subprocess_topology):
+def test_runner_respawns_a_consumer_after_max_messages_until_the_queue_is_empty(
+    subprocess_topology,
+):
     topo = subprocess_topology
     ids = topo.publish(5)
     runner = runner_for(topo)
@@ -60,22 +62,30 @@ def test_runner_does_not_spawn_while_no_message_waits(subprocess_topology):
 def test_runner_starts_several_processes_of_one_consumer(subprocess_topology):
     topo = subprocess_topology
     topo.publish(1)
-    runner = runner_for(topo, multiple_processes={topo.consumer: 3}, only_spawn_when_message_available=False)
+    runner = runner_for(
+        topo, multiple_processes={topo.consumer: 3}, only_spawn_when_message_available=False
+    )
     try:
         assert runner.tick() == 3
-        wait_for(lambda: ConsumerProcess.objects.filter(name=topo.consumer, stopped_at=None).count() == 3)
+        wait_for(
+            lambda: ConsumerProcess.objects.filter(name=topo.consumer, stopped_at=None).count() == 3
+        )
     finally:
         runner.stop_children()
-    assert set(ConsumerProcess.objects.filter(name=topo.consumer).values_list("exit_reason", flat=True)) == {
-        "SIGTERM"
-    }
+    assert set(
+        ConsumerProcess.objects.filter(name=topo.consumer).values_list("exit_reason", flat=True)
+    ) == {"SIGTERM"}
 
 
 def test_runner_backs_off_longer_after_each_crash(subprocess_topology, unique):
     ghost = unique("ghost")  # declared here, unknown to the subprocess: it exits with an error
     registry.declare(Consumer(ghost, queue=subprocess_topology.queue))
     runner = Runner(
-        options={"consumers": [ghost], "only_spawn_when_message_available": False, "multiple_processes": {}},
+        options={
+            "consumers": [ghost],
+            "only_spawn_when_message_available": False,
+            "multiple_processes": {},
+        },
         env=subprocess_topology.env(),
     )
     slot = runner.slots[ghost][0]
@@ -101,16 +111,26 @@ def test_runner_once_starts_what_is_missing_and_returns(subprocess_topology):
     assert runner.run_once() == {topo.consumer: 1}
     wait_for(lambda: ConsumerProcess.objects.filter(name=topo.consumer).exists())
     topo.publish(1)
-    assert runner_for(topo, max_idle_time=1.5, max_messages=0).run_once() == {}, "one is already running"
+    assert runner_for(topo, max_idle_time=1.5, max_messages=0).run_once() == {}, (
+        "one is already running"
+    )
     wait_for(lambda: len(topo.traces()) == 4)
-    wait_for(lambda: ConsumerProcess.objects.filter(name=topo.consumer, exit_reason="max_idle_time").exists())
+    wait_for(
+        lambda: ConsumerProcess.objects.filter(
+            name=topo.consumer, exit_reason="max_idle_time"
+        ).exists()
+    )
     assert set(ids) <= set(topo.traces())
 
 
-def test_runner_command_stops_its_consumers_gracefully_on_sigterm(subprocess_topology, manage_py, settings):
+def test_runner_command_stops_its_consumers_gracefully_on_sigterm(
+    subprocess_topology, manage_py, settings
+):
     topo = subprocess_topology
     topo.publish(1)
-    env = topo.env(QUEUE_RUNNER_CONSUMERS=topo.consumer, QUEUE_RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE="0")
+    env = topo.env(
+        QUEUE_RUNNER_CONSUMERS=topo.consumer, QUEUE_RUNNER_ONLY_SPAWN_WHEN_MESSAGE_AVAILABLE="0"
+    )
     runner = manage_py.start("queue_consumers_runner", env=env)
     wait_for(lambda: topo.traces())
 
@@ -120,7 +140,9 @@ def test_runner_command_stops_its_consumers_gracefully_on_sigterm(subprocess_top
     assert ConsumerProcess.objects.get(name=topo.consumer).exit_reason == "SIGTERM"
 
 
-def test_embedded_consumers_run_db_queues_and_periodic_tasks_in_threads(queue_registry, unique, settings):
+def test_embedded_consumers_run_db_queues_and_periodic_tasks_in_threads(
+    queue_registry, unique, settings
+):
     settings.QUEUES = {**settings.QUEUES, "CONNECTION": "db", "EMBEDDED_CONSUMERS": True}
     handled, ticks = [], []
     registry.declare(
@@ -155,14 +177,21 @@ def test_embedded_consumers_can_be_switched_off(queue_registry, unique, settings
     embedded.stop()
 
 
-def test_with_rabbitmq_down_the_runner_spawns_nothing_and_answers_at_once(queue_registry, unique, settings):
+def test_with_rabbitmq_down_the_runner_spawns_nothing_and_answers_at_once(
+    queue_registry, unique, settings
+):
     """One connection attempt per tick: the reconnection backoff (about 28 s by
     default) would hold up every other consumer's respawn and the runner's SIGTERM."""
     settings.QUEUES = {**settings.QUEUES, "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2F"}
     queue, name = unique("q"), unique("c")
     registry.declare(
         Queue(queue, connection="amqp"),
-        Consumer(name=name, queue=queue, connection="amqp", handler="tests.fixtures.queues_topology.record"),
+        Consumer(
+            name=name,
+            queue=queue,
+            connection="amqp",
+            handler="tests.fixtures.queues_topology.record",
+        ),
     )
     runner = Runner(options={"consumers": [name], "only_spawn_when_message_available": True})
     started = time.monotonic()

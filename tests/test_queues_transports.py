@@ -41,7 +41,8 @@ def test_wildcard_bindings_route_like_rabbitmq(transport_kind, make_transport, u
         "middle": ["a.b", "a.b.c", "x.b"],
     }
     received = {
-        key: sorted(d.envelope.topic for d in drain(transport, q, len(expected[key]))) for key, q in queues.items()
+        key: sorted(d.envelope.topic for d in drain(transport, q, len(expected[key])))
+        for key, q in queues.items()
     }
     assert received == expected
     assert all(transport.receive(q, 10, 0.05) == [] for q in queues.values()), "no extra copies"
@@ -60,9 +61,14 @@ def test_messages_of_one_queue_arrive_in_publish_order(transport_kind, make_tran
     assert [d.envelope.message_id for d in got] == [e.message_id for e in sent]
 
 
-def test_competing_consumers_share_a_queue_and_never_get_the_same_message(transport_kind, make_transport, unique):
+def test_competing_consumers_share_a_queue_and_never_get_the_same_message(
+    transport_kind, make_transport, unique
+):
     names = simple_topology(unique, transport_kind)
-    first, second = make_transport(**_options(transport_kind)), make_transport(**_options(transport_kind))
+    first, second = (
+        make_transport(**_options(transport_kind)),
+        make_transport(**_options(transport_kind)),
+    )
     first.setup(registry.topology(transport_kind))
     first.publish(names["exchange"], [envelope("t", {"n": n}) for n in range(20)])
 
@@ -78,7 +84,9 @@ def test_competing_consumers_share_a_queue_and_never_get_the_same_message(transp
     assert sorted(seen["first"] + seen["second"]) == list(range(20))
 
 
-def test_messages_of_a_consumer_that_died_are_delivered_again(transport_kind, make_transport, unique):
+def test_messages_of_a_consumer_that_died_are_delivered_again(
+    transport_kind, make_transport, unique
+):
     names = simple_topology(unique, transport_kind)
     dying = make_transport(**_options(transport_kind, visibility_timeout=0.3))
     dying.setup(registry.topology(transport_kind))
@@ -103,7 +111,9 @@ def test_a_dead_lettered_message_is_never_delivered_again_but_a_retried_one_is(
     names = simple_topology(unique, transport_kind)
     transport = make_transport()
     transport.setup(registry.topology(transport_kind))
-    transport.publish(names["exchange"], [envelope("t", {"n": "poison"}), envelope("t", {"n": "flaky"})])
+    transport.publish(
+        names["exchange"], [envelope("t", {"n": "poison"}), envelope("t", {"n": "flaky"})]
+    )
     poison, flaky = drain(transport, names["queue"], 2, ack=False)
 
     transport.dead_letter(poison, "cannot be processed")
@@ -143,14 +153,20 @@ def test_a_topic_no_binding_routes_is_refused_at_publish(transport_kind, make_tr
 
 
 def _consume(name: str, **options) -> ConsumerRuntime:
-    runtime = ConsumerRuntime(name, max_idle_time=options.pop("max_idle_time", 0.5), sleep=0.2, **options)
+    runtime = ConsumerRuntime(
+        name, max_idle_time=options.pop("max_idle_time", 0.5), sleep=0.2, **options
+    )
     runtime.run()
     return runtime
 
 
-def test_consumer_stops_after_max_messages_and_leaves_the_rest_waiting(transport_kind, make_transport, unique):
+def test_consumer_stops_after_max_messages_and_leaves_the_rest_waiting(
+    transport_kind, make_transport, unique
+):
     handled = []
-    names = simple_topology(unique, transport_kind, handler=lambda env: handled.append(env.body["n"]))
+    names = simple_topology(
+        unique, transport_kind, handler=lambda env: handled.append(env.body["n"])
+    )
     make_transport().setup(registry.topology(transport_kind))
     publish_many([("orders.placed", {"n": n}, None) for n in range(5)])
 
@@ -163,7 +179,9 @@ def test_consumer_stops_after_max_messages_and_leaves_the_rest_waiting(transport
 
 def test_a_message_published_twice_runs_once(transport_kind, make_transport, unique):
     handled = []
-    names = simple_topology(unique, transport_kind, handler=lambda env: handled.append(env.message_id))
+    names = simple_topology(
+        unique, transport_kind, handler=lambda env: handled.append(env.message_id)
+    )
     make_transport().setup(registry.topology(transport_kind))
     publish("orders.placed", {"n": 1}, message_id="same-id")
     publish("orders.placed", {"n": 1}, message_id="same-id")
@@ -175,7 +193,9 @@ def test_a_message_published_twice_runs_once(transport_kind, make_transport, uni
     assert _eventually(lambda: make_transport().count(names["queue"]) == 0)
 
 
-def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(transport_kind, make_transport, unique):
+def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
+    transport_kind, make_transport, unique
+):
     from django.contrib.auth.models import Group
 
     def handler(env):
@@ -185,7 +205,9 @@ def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(transpor
 
     names = simple_topology(unique, transport_kind, handler=handler)
     make_transport().setup(registry.topology(transport_kind))
-    publish_many([("t", {"n": 0}, None), ("t", {"n": 1, "poison": True}, None), ("t", {"n": 2}, None)])
+    publish_many(
+        [("t", {"n": 0}, None), ("t", {"n": 1, "poison": True}, None), ("t", {"n": 2}, None)]
+    )
 
     runtime = _consume(names["consumer"], max_trials=3)
 
@@ -208,7 +230,9 @@ def test_the_consumers_dead_letter_hook_hears_of_every_message_set_aside(
         raise ValueError("cannot digest this")
 
     def on_dead_letter(env, reason):
-        Group.objects.create(name=f"{env.body['n']}: {reason}"[:150])  # written in the hook's transaction
+        Group.objects.create(
+            name=f"{env.body['n']}: {reason}"[:150]
+        )  # written in the hook's transaction
 
     names = simple_topology(unique, transport_kind, handler=handler, on_dead_letter=on_dead_letter)
     make_transport().setup(registry.topology(transport_kind))
@@ -221,7 +245,9 @@ def test_the_consumers_dead_letter_hook_hears_of_every_message_set_aside(
     assert recorded.startswith("7: failed 2 times; last error: ValueError: cannot digest this")
 
 
-def test_a_topic_the_consumer_has_no_handler_for_is_dead_lettered(transport_kind, make_transport, unique):
+def test_a_topic_the_consumer_has_no_handler_for_is_dead_lettered(
+    transport_kind, make_transport, unique
+):
     names = simple_topology(unique, transport_kind, handler=None)
     make_transport().setup(registry.topology(transport_kind))
     publish("nobody.handles.this", {})
@@ -265,7 +291,9 @@ def test_a_batch_handler_gets_many_messages_in_one_call(transport_kind, make_tra
     assert runtime.result.processed == 10
 
 
-def test_a_consumer_declared_on_the_default_connection_follows_the_setting(settings, queue_registry, unique):
+def test_a_consumer_declared_on_the_default_connection_follows_the_setting(
+    settings, queue_registry, unique
+):
     settings.QUEUES = {**settings.QUEUES, "CONNECTION": "db"}
     handled = []
     registry.declare(
@@ -332,7 +360,11 @@ def test_a_database_outage_while_handling_costs_no_trial_and_the_consumer_waits_
     publish_many([("t", {"n": n}, None) for n in (1, 2, 3)])
     try:
         runtime = _consume(
-            names["consumer"], max_messages=3, max_idle_time=8, max_trials=2, commit_interval=commit_interval
+            names["consumer"],
+            max_messages=3,
+            max_idle_time=8,
+            max_trials=2,
+            commit_interval=commit_interval,
         )
     finally:
         settings_dict[key] = good
@@ -341,7 +373,9 @@ def test_a_database_outage_while_handling_costs_no_trial_and_the_consumer_waits_
     assert sorted(names_written) == ["outage 1", "outage 2", "outage 3"]
     assert (runtime.result.processed, runtime.result.failures, runtime.result.dead) == (3, 0, 0)
     if transport_kind == "db":
-        assert list(QueueMessage.objects.filter(queue=names["queue"]).values_list("trials", flat=True)) == [0, 0, 0]
+        assert list(
+            QueueMessage.objects.filter(queue=names["queue"]).values_list("trials", flat=True)
+        ) == [0, 0, 0]
 
 
 def test_memory_stays_flat_over_a_long_run(transport_kind, make_transport, unique):
@@ -394,5 +428,8 @@ def test_publish_on_commit_sends_only_after_a_real_commit_and_never_after_a_roll
         assert make_transport().count(names["queue"]) == 0, "nothing is sent before the commit"
 
     (delivery,) = drain(transport, names["queue"], 1)
-    assert (delivery.envelope.message_id, delivery.envelope.body) == (message_id, {"n": "committed"})
+    assert (delivery.envelope.message_id, delivery.envelope.body) == (
+        message_id,
+        {"n": "committed"},
+    )
     assert transport.receive(names["queue"], 10, 0.2) == []

@@ -191,7 +191,9 @@ def test_token_of_a_user_deactivated_later_is_401(api, admin_user, admin_token, 
     assert api.get("V1/test-auth/whoami", token=admin_token).status_code == 401
 
 
-def test_admin_token_of_a_user_no_longer_staff_is_401(api, admin_user, admin_token, protected_route):
+def test_admin_token_of_a_user_no_longer_staff_is_401(
+    api, admin_user, admin_token, protected_route
+):
     admin_user.is_staff = False
     admin_user.save()
     assert api.get("V1/test-auth/whoami", token=admin_token).status_code == 401

@@ -1,4 +1,5 @@
-"""Route declarations are checked by `manage.py check` (webapi.E0xx) and found whatever the app order."""
+"""Route declarations are checked by `manage.py check` (webapi.E0xx) and found whatever
+the app order."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ def _noop(ctx, params, data):
     return True
 
 
-def _route(method="POST", path="/V1/test-checks/widgets", service="webapi.actions.issue_admin_token",
-           permission="rest.change_integration", **options) -> Route:
+def _route(
+    method="POST",
+    path="/V1/test-checks/widgets",
+    service="webapi.actions.issue_admin_token",
+    permission="rest.change_integration",
+    **options,
+) -> Route:
     return Route(method, path, service, _noop, permission, **options)
 
 
@@ -45,8 +51,12 @@ def test_a_service_in_a_module_that_does_not_exist_is_a_check_error():
 
 
 def test_two_routes_with_one_topic_are_a_check_error():
-    first = _route(method="POST", path="/V1/test-checks/widgets", service="webapi.actions.create_integration")
-    second = _route(method="POST", path="/V1/test-checks/gadgets", service="webapi.actions.create_integration")
+    first = _route(
+        method="POST", path="/V1/test-checks/widgets", service="webapi.actions.create_integration"
+    )
+    second = _route(
+        method="POST", path="/V1/test-checks/gadgets", service="webapi.actions.create_integration"
+    )
     errors = check_routes(routes=[first, second])
     assert [e.id for e in errors] == ["webapi.E002"]
     assert "POST /V1/test-checks/widgets, POST /V1/test-checks/gadgets" in errors[0].msg
@@ -54,8 +64,11 @@ def test_two_routes_with_one_topic_are_a_check_error():
 
 def test_routes_sharing_a_topic_are_fine_when_one_is_not_asynchronous():
     first = _route(path="/V1/test-checks/widgets", service="webapi.actions.create_integration")
-    second = _route(path="/V1/test-checks/gadgets", service="webapi.actions.create_integration",
-                    async_enabled=False)
+    second = _route(
+        path="/V1/test-checks/gadgets",
+        service="webapi.actions.create_integration",
+        async_enabled=False,
+    )
     assert _ids([first, second]) == []
 
 
@@ -72,7 +85,11 @@ def test_async_topics_are_declared_whatever_the_order_of_installed_apps():
         "from django.core.management import call_command; call_command('check')"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.fixtures.settings_apps_reversed"},
     )
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
-"""Input that databases cannot hold (NUL characters, out-of-range integers, huge pages) is a 400, never a 500."""
+"""Input that databases cannot hold (NUL characters, out-of-range integers, huge pages)
+is a 400, never a 500."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 NUL_VALUE = 'The "%fieldName" value contains a NUL character, which is not allowed.'
 INVALID_VALUE = 'Invalid value of "%value" provided for the %fieldName field.'
-INVALID_INT = 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.'
+INVALID_INT = (
+    'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.'
+)
 
 
 @pytest.fixture
@@ -23,12 +26,31 @@ def admin(api, admin_token):
     [
         ({"sku": "A\u0000B", "name": "N"}, "sku"),
         ({"sku": "A", "name": "N\u0000"}, "name"),
-        ({"sku": "A", "name": "N", "custom_attributes": [{"attribute_code": "c", "value": "v\u0000"}]}, "value"),
-        ({"sku": "A", "name": "N", "custom_attributes": [{"attribute_code": "c", "value": ["x", "\u0000"]}]}, "value"),
-        ({"sku": "A", "name": "N", "extension_attributes": {"stock_item": {"q\u0000": 1}}}, "stock_item"),
+        (
+            {
+                "sku": "A",
+                "name": "N",
+                "custom_attributes": [{"attribute_code": "c", "value": "v\u0000"}],
+            },
+            "value",
+        ),
+        (
+            {
+                "sku": "A",
+                "name": "N",
+                "custom_attributes": [{"attribute_code": "c", "value": ["x", "\u0000"]}],
+            },
+            "value",
+        ),
+        (
+            {"sku": "A", "name": "N", "extension_attributes": {"stock_item": {"q\u0000": 1}}},
+            "stock_item",
+        ),
     ],
 )
-def test_a_nul_character_anywhere_in_a_product_is_refused_and_nothing_is_saved(admin, product, field):
+def test_a_nul_character_anywhere_in_a_product_is_refused_and_nothing_is_saved(
+    admin, product, field
+):
     response = admin.post("V1/products", {"product": product})
 
     assert response.status_code == 400, response.content
@@ -37,7 +59,10 @@ def test_a_nul_character_anywhere_in_a_product_is_refused_and_nothing_is_saved(a
 
 
 def test_a_nul_character_in_a_customer_email_is_refused(admin):
-    response = admin.post("V1/customers", {"customer": {"email": "a\u0000@example.com", "firstname": "A", "lastname": "B"}})
+    response = admin.post(
+        "V1/customers",
+        {"customer": {"email": "a\u0000@example.com", "firstname": "A", "lastname": "B"}},
+    )
 
     assert response.status_code == 400
     assert response.json()["parameters"] == {"fieldName": "email"}
@@ -64,22 +89,34 @@ def test_a_nul_character_in_a_search_filter_is_400(admin):
 
 @pytest.mark.parametrize("value", [2**31, 99999999999999999999, -(2**31) - 1])
 def test_an_integer_beyond_32_bits_is_refused_with_magentos_message(admin, value):
-    response = admin.post("V1/products", {"product": {"sku": "A", "name": "N", "attribute_set_id": value}})
+    response = admin.post(
+        "V1/products", {"product": {"sku": "A", "name": "N", "attribute_set_id": value}}
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"message": INVALID_VALUE, "parameters": {"value": value, "fieldName": "attribute_set_id"}}
+    assert response.json() == {
+        "message": INVALID_VALUE,
+        "parameters": {"value": value, "fieldName": "attribute_set_id"},
+    }
 
 
 @pytest.mark.parametrize("value", ["--5", "²", "1_000", "٣"])
 def test_a_string_that_only_looks_like_digits_is_not_an_integer(admin, value):
-    response = admin.post("V1/products", {"product": {"sku": "A", "name": "N", "attribute_set_id": value}})
+    response = admin.post(
+        "V1/products", {"product": {"sku": "A", "name": "N", "attribute_set_id": value}}
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"message": INVALID_INT, "parameters": {"value": value, "type": "int"}}
+    assert response.json() == {
+        "message": INVALID_INT,
+        "parameters": {"value": value, "type": "int"},
+    }
 
 
 def test_a_digit_string_is_still_an_integer(admin):
-    response = admin.post("V1/products", {"product": {"sku": "A", "name": "N", "attribute_set_id": " 9 "}})
+    response = admin.post(
+        "V1/products", {"product": {"sku": "A", "name": "N", "attribute_set_id": " 9 "}}
+    )
 
     assert response.status_code == 200
     assert response.json()["attribute_set_id"] == 9

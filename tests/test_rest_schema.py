@@ -138,7 +138,9 @@ def test_swagger_ui_is_served(client):
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
     # The UI's assets come from this server, so the docs work without internet access.
-    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in response.content
+    assert (
+        b"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in response.content
+    )
     assert b"cdn.jsdelivr.net" not in response.content
 
 

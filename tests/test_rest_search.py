@@ -168,7 +168,8 @@ def test_a_filter_across_a_to_many_relation_returns_each_item_once(people):
 
 def test_sorting_across_a_to_many_relation_returns_each_item_once(people):
     # alice is in buyers and sellers, bob in buyers: ASC sorts by the smallest group name,
-    # DESC by the largest; people without a group come first in ASC (NULL) on SQLite, last on PostgreSQL.
+    # DESC by the largest; people without a group come first in ASC (NULL) on SQLite,
+    # last on PostgreSQL.
     ascending = search(User.objects.all(), criteria(sort=[("group", "ASC")]), FIELDS)
     descending = names([("group", "buyers", "eq")], sort=[("group", "DESC")])
 

@@ -28,7 +28,9 @@ def test_an_overridden_setting_is_read_again_and_restored_afterwards():
 
 def test_a_value_from_the_environment_that_does_not_fit_names_its_variable(settings):
     settings.QUEUES = {"MAX_TRIALS": FromEnvironment("lots", "QUEUE_MAX_TRIALS")}
-    with pytest.raises(ImproperlyConfigured, match="QUEUE_MAX_TRIALS must be an integer, got 'lots'"):
+    with pytest.raises(
+        ImproperlyConfigured, match="QUEUE_MAX_TRIALS must be an integer, got 'lots'"
+    ):
         _ = queue_settings.MAX_TRIALS
 
 
@@ -47,7 +49,13 @@ def test_validate_refuses_a_key_no_app_declares(settings):
 def test_each_kind_converts_text_and_python_values_alike():
     declared = AppSettings(
         "TEST_KINDS_UNUSED",
-        {"I": (0, integer), "N": (0.0, number), "B": (False, boolean), "L": ([], text_list), "C": ({}, counts)},
+        {
+            "I": (0, integer),
+            "N": (0.0, number),
+            "B": (False, boolean),
+            "L": ([], text_list),
+            "C": ({}, counts),
+        },
     )
     assert declared.I == 0 and declared.B is False  # nothing set: the defaults
     assert integer(" 12 ") == integer(12) == 12

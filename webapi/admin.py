@@ -1,4 +1,5 @@
-"""Django admin for integrations (issue and revoke tokens, edit permissions) and tokens (read-only)."""
+"""Django admin for integrations (issue and revoke tokens, edit permissions) and tokens
+(read-only)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ class IntegrationForm(forms.ModelForm):
         ),
         required=False,
         widget=FilteredSelectMultiple("permissions", is_stacked=False),
-        help_text="What the integration's tokens may do (the route permissions are listed in docs/api.md).",
+        help_text=(
+            "What the integration's tokens may do "
+            "(the route permissions are listed in docs/api.md)."
+        ),
     )
 
     class Meta:

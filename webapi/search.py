@@ -229,7 +229,8 @@ def _lookup(fields: Mapping[str, str], name: str) -> str:
 
 
 def _target(model: type[models.Model], lookup: str) -> tuple[models.Field | None, bool]:
-    """Return the model field a lookup ends on (None for annotations) and whether it crosses a to-many relation."""
+    """Return the model field a lookup ends on (None for annotations) and whether it
+    crosses a to-many relation."""
     to_many = False
     target: Any = None
     for part in lookup.split("__"):

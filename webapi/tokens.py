@@ -28,7 +28,8 @@ def find_usable_token(token: str) -> AccessToken | None:
     """Return the usable AccessToken for this secret, or None.
 
     Unknown, revoked and expired tokens, tokens of inactive users, admin tokens of
-    users no longer staff and tokens of inactive integrations are all None. Records when the token was last used.
+    users no longer staff and tokens of inactive integrations are all None. Records
+    when the token was last used.
     """
     if not token or len(token) > 512:
         return None

@@ -1,4 +1,5 @@
-"""The synchronous dispatcher: every `/rest/[<store>/]V1/...` call, and every other path under `/rest/`.
+"""The synchronous dispatcher: every `/rest/[<store>/]V1/...` call, and every other
+path under `/rest/`.
 
 `WebapiView` is the reusable base (store scope, bearer authentication, JSON body,
 Magento-shaped errors); `ServiceView` resolves a route in the registry and runs

@@ -48,7 +48,9 @@ class CategoryProduct(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["category", "product"], name="catalog_category_product_uniq")
+            models.UniqueConstraint(
+                fields=["category", "product"], name="catalog_category_product_uniq"
+            )
         ]
         indexes = [models.Index(fields=["product", "category"], name="catalog_cp_product_idx")]
 

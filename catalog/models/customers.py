@@ -37,7 +37,9 @@ class Customer(models.Model):
         ordering = ["id"]
         constraints = [
             # Magento's unique (email, website_id) under a case-insensitive collation.
-            models.UniqueConstraint(Lower("email"), "website", name="catalog_customer_email_website_uniq")
+            models.UniqueConstraint(
+                Lower("email"), "website", name="catalog_customer_email_website_uniq"
+            )
         ]
         indexes = [
             models.Index(fields=["email"], name="catalog_customer_email_idx"),

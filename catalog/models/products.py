@@ -32,7 +32,9 @@ class Product(models.Model):
     attribute_set_id = models.PositiveIntegerField(default=4)
     price = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.ENABLED)
-    visibility = models.PositiveSmallIntegerField(choices=Visibility.choices, default=Visibility.BOTH)
+    visibility = models.PositiveSmallIntegerField(
+        choices=Visibility.choices, default=Visibility.BOTH
+    )
     weight = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     # [{"attribute_code": "color", "value": "red"}, ...]; merged by code on update.
     custom_attributes = models.JSONField(default=list, blank=True)
@@ -64,7 +66,8 @@ class ProductStoreValue(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "store", "attribute_code"], name="catalog_product_store_value_uniq"
+                fields=["product", "store", "attribute_code"],
+                name="catalog_product_store_value_uniq",
             )
         ]
 

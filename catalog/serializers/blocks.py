@@ -32,7 +32,9 @@ READ_ONLY = ("creation_time", "update_time")
 class BlockRequest(RequestSerializer):
     """`{"block": {...}}` for POST /V1/cmsBlock and PUT /V1/cmsBlock/:blockId."""
 
-    spec = Obj("BlockBody", {"block": BLOCK.but(required=True), "blockId": Int(min_value=1)}, strict=False)
+    spec = Obj(
+        "BlockBody", {"block": BLOCK.but(required=True), "blockId": Int(min_value=1)}, strict=False
+    )
 
 
 def render_block(block: Block) -> dict[str, Any]:

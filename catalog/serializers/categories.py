@@ -30,7 +30,9 @@ CATEGORY = Obj(
         "position": Int(min_value=0),
         "include_in_menu": Bool(),
         "custom_attributes": ListOf(CUSTOM_ATTRIBUTE),
-        "extension_attributes": Obj("CategoryExtension", {}, class_name="CategoryExtensionInterface"),
+        "extension_attributes": Obj(
+            "CategoryExtension", {}, class_name="CategoryExtensionInterface"
+        ),
         # Read-only in answers; accepted and ignored so that a client may send back
         # what it read.
         "level": AnyValue(),
@@ -43,7 +45,15 @@ CATEGORY = Obj(
     },
     class_name="Magento\\Catalog\\Api\\Data\\CategoryInterface",
 )
-READ_ONLY = ("level", "children", "children_count", "path", "created_at", "updated_at", "available_sort_by")
+READ_ONLY = (
+    "level",
+    "children",
+    "children_count",
+    "path",
+    "created_at",
+    "updated_at",
+    "available_sort_by",
+)
 
 PRODUCT_LINK = Obj(
     "CategoryProductLink",
@@ -51,7 +61,9 @@ PRODUCT_LINK = Obj(
         "sku": Str(required=True, allow_blank=False, max_length=64),
         "position": Int(),
         "category_id": Int(min_value=1),
-        "extension_attributes": Obj("CategoryProductLinkExtension", {}, class_name="CategoryProductLinkExtensionInterface"),
+        "extension_attributes": Obj(
+            "CategoryProductLinkExtension", {}, class_name="CategoryProductLinkExtensionInterface"
+        ),
     },
     class_name="Magento\\Catalog\\Api\\Data\\CategoryProductLinkInterface",
 )
@@ -60,11 +72,16 @@ PRODUCT_LINK = Obj(
 class CategoryRequest(RequestSerializer):
     """`{"category": {...}}` for POST /V1/categories and PUT /V1/categories/:categoryId."""
 
-    spec = Obj("CategoryBody", {"category": CATEGORY.but(required=True), "categoryId": Int(min_value=1)}, strict=False)
+    spec = Obj(
+        "CategoryBody",
+        {"category": CATEGORY.but(required=True), "categoryId": Int(min_value=1)},
+        strict=False,
+    )
 
 
 class ProductLinkRequest(RequestSerializer):
-    """`{"productLink": {"sku", "position", "category_id"}}` for POST /V1/categories/:categoryId/products."""
+    """`{"productLink": {"sku", "position", "category_id"}}` for
+    POST /V1/categories/:categoryId/products."""
 
     spec = Obj(
         "ProductLinkBody",
@@ -78,7 +95,9 @@ class ProductLinkRequest(RequestSerializer):
             raise Invalid(REQUIRED, {"fieldName": "category_id"}, ("productLink", "category_id"))
 
 
-def render_category(category: Category, *, children: list[int], children_count: int) -> dict[str, Any]:
+def render_category(
+    category: Category, *, children: list[int], children_count: int
+) -> dict[str, Any]:
     """Return Magento's category answer (`children`: direct child ids, comma-separated)."""
     return {
         "id": category.pk,

@@ -43,7 +43,8 @@ CUSTOMER = Obj(
         # Addresses are not modelled: accepted only empty.
         "addresses": ListOf(AnyValue(), max_items=0),
         "extension_attributes": Obj(
-            "CustomerExtension", {"is_subscribed": Bool()},
+            "CustomerExtension",
+            {"is_subscribed": Bool()},
             class_name="Magento\\Customer\\Api\\Data\\CustomerExtensionInterface",
         ),
         # Read-only or not modelled; accepted and ignored so that a client may send
@@ -59,8 +60,15 @@ CUSTOMER = Obj(
     class_name="Magento\\Customer\\Api\\Data\\CustomerInterface",
 )
 READ_ONLY = (
-    "created_at", "updated_at", "created_in", "default_billing", "default_shipping",
-    "confirmation", "disable_auto_group_change", "addresses", "extension_attributes",
+    "created_at",
+    "updated_at",
+    "created_in",
+    "default_billing",
+    "default_shipping",
+    "confirmation",
+    "disable_auto_group_change",
+    "addresses",
+    "extension_attributes",
 )
 
 
@@ -68,27 +76,35 @@ def check_password(password: str, email: str | None = None) -> None:
     """Raise Invalid unless `password` meets Magento's default password rules."""
     if password != password.strip():
         raise Invalid(
-            "The password can't begin or end with a space. Verify the password and try again.", [], ("password",)
+            "The password can't begin or end with a space. Verify the password and try again.",
+            [],
+            ("password",),
         )
     if len(password) < PASSWORD_MIN_LENGTH:
         raise Invalid(
             "The password needs at least %1 characters. Create a new password and try again.",
-            [PASSWORD_MIN_LENGTH], ("password",),
+            [PASSWORD_MIN_LENGTH],
+            ("password",),
         )
     classes = (
-        any(c.islower() for c in password) + any(c.isupper() for c in password)
-        + any(c.isdigit() for c in password) + any(not c.isalnum() for c in password)
+        any(c.islower() for c in password)
+        + any(c.isupper() for c in password)
+        + any(c.isdigit() for c in password)
+        + any(not c.isalnum() for c in password)
     )
     if classes < PASSWORD_MIN_CLASSES:
         raise Invalid(
             "Minimum of different classes of characters in password is %1. Classes of characters: "
             "Lower Case, Upper Case, Digits, Special Characters.",
-            [PASSWORD_MIN_CLASSES], ("password",),
+            [PASSWORD_MIN_CLASSES],
+            ("password",),
         )
     if email and password.lower() == email.lower():
         raise Invalid(
-            "The password can't be the same as the email address. Create a new password and try again.",
-            [], ("password",),
+            "The password can't be the same as the email address. "
+            "Create a new password and try again.",
+            [],
+            ("password",),
         )
 
 
@@ -118,7 +134,11 @@ class CustomerUpdateRequest(RequestSerializer):
 
     spec = Obj(
         "CustomerUpdateBody",
-        {"customer": CUSTOMER.but(required=True), "customerId": Int(min_value=1), "passwordHash": AnyValue()},
+        {
+            "customer": CUSTOMER.but(required=True),
+            "customerId": Int(min_value=1),
+            "passwordHash": AnyValue(),
+        },
         strict=False,
     )
 

@@ -28,10 +28,14 @@ from rest_framework.fields import empty
 from webapi.exceptions import InputException
 
 REQUIRED = '"%fieldName" is required. Enter and try again.'
-INVALID_TYPE = 'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.'
+INVALID_TYPE = (
+    'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.'
+)
 INVALID_VALUE = 'Invalid value of "%value" provided for the %fieldName field.'
 TOO_LONG = 'The "%fieldName" value is too long: %maxLength characters at most.'
-NO_ACCESSOR = 'Property "%fieldName" does not have accessor method "%accessorMethod" in class "%className".'
+NO_ACCESSOR = (
+    'Property "%fieldName" does not have accessor method "%accessorMethod" in class "%className".'
+)
 NOT_SUPPORTED = '"%fieldName" is not supported by this API; send an empty list or leave it out.'
 NUL_CHARACTER = 'The "%fieldName" value contains a NUL character, which is not allowed.'
 
@@ -46,8 +50,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Invalid(InputException):
     """A validation failure at `path` (the keys leading to the bad value)."""
 
-    def __init__(self, message: str, parameters: Mapping[str, Any] | Sequence[Any],
-                 path: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        parameters: Mapping[str, Any] | Sequence[Any],
+        path: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message, parameters)
         self.path = path
 
@@ -88,7 +96,9 @@ class Spec:
 
     nullable = False  # None is a value (clears the field) rather than "absent"
 
-    def __init__(self, *, required: bool = False, nullable: bool = False, help_text: str = "") -> None:
+    def __init__(
+        self, *, required: bool = False, nullable: bool = False, help_text: str = ""
+    ) -> None:
         self.required = required
         self.nullable = nullable
         self.help_text = help_text
@@ -111,13 +121,19 @@ class Spec:
         raise NotImplementedError
 
     def _kwargs(self) -> dict[str, Any]:
-        return {"required": self.required, "allow_null": self.nullable, "help_text": self.help_text or None}
+        return {
+            "required": self.required,
+            "allow_null": self.nullable,
+            "help_text": self.help_text or None,
+        }
 
 
 class Str(Spec):
     """A string; numbers are accepted and turned into their text (as Magento does)."""
 
-    def __init__(self, *, max_length: int | None = None, allow_blank: bool = True, **kw: Any) -> None:
+    def __init__(
+        self, *, max_length: int | None = None, allow_blank: bool = True, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self.max_length = max_length
         self.allow_blank = allow_blank
@@ -138,7 +154,9 @@ class Str(Spec):
         return text
 
     def drf_field(self) -> serializers.Field:
-        return serializers.CharField(max_length=self.max_length, allow_blank=self.allow_blank, **self._kwargs())
+        return serializers.CharField(
+            max_length=self.max_length, allow_blank=self.allow_blank, **self._kwargs()
+        )
 
 
 class Email(Str):
@@ -158,8 +176,14 @@ class Email(Str):
 class Int(Spec):
     """An integer; digit strings ("4") and integral floats are accepted."""
 
-    def __init__(self, *, min_value: int | None = None, max_value: int | None = None,
-                 choices: tuple[int, ...] | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        *,
+        min_value: int | None = None,
+        max_value: int | None = None,
+        choices: tuple[int, ...] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         self.min_value = min_value
         self.max_value = max_value
@@ -187,14 +211,22 @@ class Int(Spec):
     def drf_field(self) -> serializers.Field:
         if self.choices:
             return serializers.ChoiceField(choices=sorted(self.choices), **self._kwargs())
-        return serializers.IntegerField(min_value=self.min_value, max_value=self.max_value, **self._kwargs())
+        return serializers.IntegerField(
+            min_value=self.min_value, max_value=self.max_value, **self._kwargs()
+        )
 
 
 class Number(Spec):
     """A decimal number; numeric strings ("10.5") are accepted."""
 
-    def __init__(self, *, min_value: Decimal | int | None = None, max_digits: int = 20,
-                 decimal_places: int = 6, **kw: Any) -> None:
+    def __init__(
+        self,
+        *,
+        min_value: Decimal | int | None = None,
+        max_digits: int = 20,
+        decimal_places: int = 6,
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         self.min_value = min_value
         self.max_digits = max_digits
@@ -219,7 +251,9 @@ class Number(Spec):
 
     def drf_field(self) -> serializers.Field:
         return serializers.DecimalField(
-            max_digits=self.max_digits, decimal_places=self.decimal_places, coerce_to_string=False,
+            max_digits=self.max_digits,
+            decimal_places=self.decimal_places,
+            coerce_to_string=False,
             **self._kwargs(),
         )
 
@@ -295,8 +329,10 @@ class ListOf(Spec):
         if not isinstance(value, list | tuple):
             raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "array"})
         if self.max_items is not None and len(value) > self.max_items:
-            raise Invalid(NOT_SUPPORTED if self.max_items == 0 else INVALID_VALUE,
-                          {"value": _show(value), "fieldName": name})
+            raise Invalid(
+                NOT_SUPPORTED if self.max_items == 0 else INVALID_VALUE,
+                {"value": _show(value), "fieldName": name},
+            )
         item = self.item
         out = []
         for i, v in enumerate(value):
@@ -324,9 +360,16 @@ class Obj(Spec):
     Magento ignores unknown method parameters.
     """
 
-    def __init__(self, name: str, fields: Mapping[str, Spec], *, class_name: str = "",
-                 strict: bool = True, validate: Callable[[dict[str, Any]], None] | None = None,
-                 **kw: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        fields: Mapping[str, Spec],
+        *,
+        class_name: str = "",
+        strict: bool = True,
+        validate: Callable[[dict[str, Any]], None] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         self.name = name
         self.fields = dict(fields)
@@ -344,10 +387,15 @@ class Obj(Spec):
             spec = fields.get(key)
             if spec is None:
                 if self.strict:
-                    raise Invalid(NO_ACCESSOR, {
-                        "fieldName": key, "accessorMethod": "get" + _camel(str(key)),
-                        "className": self.class_name,
-                    }, (key,))
+                    raise Invalid(
+                        NO_ACCESSOR,
+                        {
+                            "fieldName": key,
+                            "accessorMethod": "get" + _camel(str(key)),
+                            "className": self.class_name,
+                        },
+                        (key,),
+                    )
                 continue
             if raw is None:
                 if spec.nullable:

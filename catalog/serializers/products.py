@@ -20,7 +20,9 @@ from catalog.serializers.fields import (
 from catalog.serializers.render import decimal_out, timestamp
 
 PRODUCT_CLASS = "Magento\\Catalog\\Api\\Data\\ProductInterface"
-SKU_MISMATCH = 'The SKU in the URL ("%urlSku") and in the body ("%bodySku") differ. Send the same SKU in both.'
+SKU_MISMATCH = (
+    'The SKU in the URL ("%urlSku") and in the body ("%bodySku") differ. Send the same SKU in both.'
+)
 TYPE_ID_INVALID = 'Invalid value of "%value" provided for the %fieldName field.'
 
 
@@ -32,7 +34,10 @@ def _type_id(data: dict[str, Any]) -> None:
 
 CUSTOM_ATTRIBUTE = Obj(
     "CustomAttribute",
-    {"attribute_code": Str(required=True, allow_blank=False, max_length=255), "value": AnyValue(nullable=True)},
+    {
+        "attribute_code": Str(required=True, allow_blank=False, max_length=255),
+        "value": AnyValue(nullable=True),
+    },
     class_name="Magento\\Framework\\Api\\AttributeInterface",
 )
 
@@ -41,7 +46,9 @@ CATEGORY_LINK = Obj(
     {
         "category_id": Int(required=True, min_value=1),
         "position": Int(),
-        "extension_attributes": Obj("CategoryLinkExtension", {}, class_name="CategoryLinkExtensionInterface"),
+        "extension_attributes": Obj(
+            "CategoryLinkExtension", {}, class_name="CategoryLinkExtensionInterface"
+        ),
     },
     class_name="Magento\\Catalog\\Api\\Data\\CategoryLinkInterface",
 )
@@ -66,7 +73,9 @@ PRODUCT = Obj(
         "attribute_set_id": Int(min_value=1),
         "price": Number(min_value=0, nullable=True),
         "status": Int(choices=(1, 2), help_text="1 enabled, 2 disabled"),
-        "visibility": Int(choices=(1, 2, 3, 4), help_text="1 not visible, 2 catalog, 3 search, 4 both"),
+        "visibility": Int(
+            choices=(1, 2, 3, 4), help_text="1 not visible, 2 catalog, 3 search, 4 both"
+        ),
         "type_id": Str(max_length=32, help_text=", ".join(PRODUCT_TYPES)),
         "weight": Number(min_value=0, max_digits=12, decimal_places=4, nullable=True),
         "extension_attributes": PRODUCT_EXTENSION,
@@ -87,7 +96,8 @@ PRODUCT = Obj(
 
 
 class ProductRequest(RequestSerializer):
-    """`{"product": {...}, "saveOptions": bool?}` for POST /V1/products and PUT /V1/products/:sku."""
+    """`{"product": {...}, "saveOptions": bool?}` for POST /V1/products and
+    PUT /V1/products/:sku."""
 
     spec = Obj(
         "ProductBody",
@@ -99,13 +109,23 @@ class ProductRequest(RequestSerializer):
         url_sku = params.get("sku") or data.get("sku")
         body_sku = data["product"].get("sku")
         if url_sku is None and body_sku is None:
-            raise Invalid('"%fieldName" is required. Enter and try again.', {"fieldName": "sku"}, ("product", "sku"))
+            raise Invalid(
+                '"%fieldName" is required. Enter and try again.',
+                {"fieldName": "sku"},
+                ("product", "sku"),
+            )
         if url_sku is not None and body_sku is not None and url_sku != body_sku:
-            raise Invalid(SKU_MISMATCH, {"urlSku": url_sku, "bodySku": body_sku}, ("product", "sku"))
+            raise Invalid(
+                SKU_MISMATCH, {"urlSku": url_sku, "bodySku": body_sku}, ("product", "sku")
+            )
 
 
-def render_product(product: Product, *, name: str | None = None,
-                   category_links: list[tuple[int, int]] | None = None) -> dict[str, Any]:
+def render_product(
+    product: Product,
+    *,
+    name: str | None = None,
+    category_links: list[tuple[int, int]] | None = None,
+) -> dict[str, Any]:
     """Return Magento's product answer.
 
     `name` is the name in the caller's store (default: the product's default name);

@@ -93,7 +93,9 @@ def insert_unless_taken(instance: Model) -> bool:
     return True
 
 
-def merge_custom_attributes(current: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+def merge_custom_attributes(
+    current: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Return `current` with `given` merged in by `attribute_code` (Magento keeps the others)."""
     merged = {a["attribute_code"]: a.get("value") for a in current}
     for attribute in given or ():
@@ -101,8 +103,12 @@ def merge_custom_attributes(current: Sequence[Mapping[str, Any]], given: Sequenc
     return [{"attribute_code": code, "value": value} for code, value in merged.items()]
 
 
-def search(queryset: QuerySet, query_params: Any, fields: Mapping[str, str],
-           render: Callable[[list[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+def search(
+    queryset: QuerySet,
+    query_params: Any,
+    fields: Mapping[str, str],
+    render: Callable[[list[Any]], list[dict[str, Any]]],
+) -> dict[str, Any]:
     """Run Magento's searchCriteria over `queryset` and render the page.
 
     `fields` maps the API's field names to ORM lookups. Answer:

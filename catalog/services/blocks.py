@@ -15,11 +15,20 @@ if TYPE_CHECKING:
     from webapi.routes import CallContext
 
 BLOCK_NOT_FOUND = 'The CMS block with the "%1" ID doesn\'t exist.'
-DUPLICATE_IDENTIFIER = "A block identifier with the same properties already exists in the selected store."
+DUPLICATE_IDENTIFIER = (
+    "A block identifier with the same properties already exists in the selected store."
+)
 
 SEARCH_FIELDS = {
-    "id": "id", "block_id": "id", "identifier": "identifier", "title": "title", "content": "content",
-    "active": "active", "is_active": "active", "creation_time": "creation_time", "update_time": "update_time",
+    "id": "id",
+    "block_id": "id",
+    "identifier": "identifier",
+    "title": "title",
+    "content": "content",
+    "active": "active",
+    "is_active": "active",
+    "creation_time": "creation_time",
+    "update_time": "update_time",
 }
 
 
@@ -68,7 +77,10 @@ class BlockRepository:
         if active is not None:
             block.active = active
         changed_identifier = "identifier" in data
-        if changed_identifier and Block.objects.filter(identifier=block.identifier).exclude(pk=block.pk).exists():
+        if (
+            changed_identifier
+            and Block.objects.filter(identifier=block.identifier).exclude(pk=block.pk).exists()
+        ):
             raise _conflict()
         try:
             with transaction.atomic():
@@ -89,4 +101,9 @@ class BlockRepository:
 
     @classmethod
     def get_list(cls, ctx: CallContext, query_params: Any) -> dict[str, Any]:
-        return search(Block.objects.all(), query_params, SEARCH_FIELDS, lambda rows: [render_block(b) for b in rows])
+        return search(
+            Block.objects.all(),
+            query_params,
+            SEARCH_FIELDS,
+            lambda rows: [render_block(b) for b in rows],
+        )

@@ -42,9 +42,17 @@ NOT_IN_CATEGORY = "The category doesn't contain the specified product."
 ATTRIBUTE_EMPTY = 'The "%1" attribute value is empty. Set the attribute and try again.'
 
 SEARCH_FIELDS = {
-    "id": "id", "entity_id": "id", "parent_id": "parent_id", "name": "name", "is_active": "is_active",
-    "position": "position", "level": "level", "path": "path", "include_in_menu": "include_in_menu",
-    "created_at": "created_at", "updated_at": "updated_at",
+    "id": "id",
+    "entity_id": "id",
+    "parent_id": "parent_id",
+    "name": "name",
+    "is_active": "is_active",
+    "position": "position",
+    "level": "level",
+    "path": "path",
+    "include_in_menu": "include_in_menu",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
 }
 
 
@@ -64,7 +72,9 @@ def render_categories(categories: list[Category]) -> list[dict[str, Any]]:
     ids = [c.pk for c in categories]
     children: dict[int, list[int]] = {}
     for parent_id, child_id in (
-        Category.objects.filter(parent_id__in=ids).order_by("position", "id").values_list("parent_id", "id")
+        Category.objects.filter(parent_id__in=ids)
+        .order_by("position", "id")
+        .values_list("parent_id", "id")
     ):
         children.setdefault(parent_id, []).append(child_id)
     descendants: Counter[int] = Counter()
@@ -90,7 +100,8 @@ class CategoryRepository:
     @classmethod
     @writes
     def save(cls, ctx: CallContext, category_data: Any, category_id: Any = None) -> dict[str, Any]:
-        """Create a category, or update the one with `category_id` (the URL's, else the body's `id`).
+        """Create a category, or update the one with `category_id` (the URL's, else the
+        body's `id`).
 
         A new category goes under `parent_id` (default 2, the default category), at
         the end of its siblings unless `position` is given. Changing `parent_id` of an
@@ -130,7 +141,9 @@ class CategoryRepository:
         category = _get(category_id, lock=True)
         if category.pk in (ROOT_CATEGORY_ID, DEFAULT_CATEGORY_ID):
             raise StateException(CANNOT_DELETE, [category.pk])
-        Category.objects.filter(Q(pk=category.pk) | Q(path__startswith=category.path + "/")).delete()
+        Category.objects.filter(
+            Q(pk=category.pk) | Q(path__startswith=category.path + "/")
+        ).delete()
         return True
 
     @classmethod
@@ -172,9 +185,11 @@ def _move(category: Category, parent_id: int) -> None:
         raise StateException(CANNOT_MOVE)
     new_prefix = f"{parent.path}/{category.pk}"
     shift = parent.level + 1 - category.level
-    descendants = list(Category.objects.select_for_update().filter(path__startswith=old_prefix + "/"))
+    descendants = list(
+        Category.objects.select_for_update().filter(path__startswith=old_prefix + "/")
+    )
     for node in descendants:
-        node.path = new_prefix + node.path[len(old_prefix):]
+        node.path = new_prefix + node.path[len(old_prefix) :]
         node.level += shift
     Category.objects.bulk_update(descendants, ["path", "level"])
     category.parent = parent
@@ -203,7 +218,8 @@ class CategoryLinkRepository:
     @classmethod
     @writes
     def save(cls, ctx: CallContext, product_link: Any) -> bool:
-        """Assign `product_link["sku"]` to `product_link["category_id"]` at `position` (moves it if assigned)."""
+        """Assign `product_link["sku"]` to `product_link["category_id"]` at `position`
+        (moving it there if it is assigned already)."""
         link = clean(PRODUCT_LINK, product_link)
         category = _get(required(link.get("category_id"), "category_id"))
         product = Product.objects.filter(sku=link["sku"]).only("pk").first()

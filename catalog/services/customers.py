@@ -1,4 +1,5 @@
-"""Customers: Magento's `AccountManagementInterface::createAccount` and `CustomerRepositoryInterface`."""
+"""Customers: Magento's `AccountManagementInterface::createAccount` and
+`CustomerRepositoryInterface`."""
 
 from __future__ import annotations
 
@@ -31,15 +32,38 @@ INVALID_VALUE = 'Invalid value of "%value" provided for the %fieldName field.'
 DEFAULT_WEBSITE_ID = 1
 
 SEARCH_FIELDS = {
-    "id": "id", "entity_id": "id", "email": "email", "firstname": "firstname", "lastname": "lastname",
-    "middlename": "middlename", "dob": "dob", "gender": "gender", "taxvat": "taxvat",
-    "website_id": "website_id", "group_id": "group_id", "store_id": "store_id",
-    "created_in": "created_in", "created_at": "created_at", "updated_at": "updated_at",
+    "id": "id",
+    "entity_id": "id",
+    "email": "email",
+    "firstname": "firstname",
+    "lastname": "lastname",
+    "middlename": "middlename",
+    "dob": "dob",
+    "gender": "gender",
+    "taxvat": "taxvat",
+    "website_id": "website_id",
+    "group_id": "group_id",
+    "store_id": "store_id",
+    "created_in": "created_in",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
 }
-_FIELDS = ("firstname", "lastname", "middlename", "prefix", "suffix", "dob", "gender", "taxvat", "group_id")
+_FIELDS = (
+    "firstname",
+    "lastname",
+    "middlename",
+    "prefix",
+    "suffix",
+    "dob",
+    "gender",
+    "taxvat",
+    "group_id",
+)
 
 
-def _scope(ctx: CallContext, data: dict[str, Any], current: Customer | None = None) -> tuple[int, Store]:
+def _scope(
+    ctx: CallContext, data: dict[str, Any], current: Customer | None = None
+) -> tuple[int, Store]:
     """Return the (website id, store) the customer belongs to, checked.
 
     Defaults: the caller's store and its website outside the admin scope, else
@@ -61,9 +85,18 @@ def _scope(ctx: CallContext, data: dict[str, Any], current: Customer | None = No
             return website_id, current.store
         if ctx.store.pk != ADMIN_STORE_ID and ctx.store.website_id == website_id:
             return website_id, ctx.store
-        store = Store.objects.filter(website_id=website_id).exclude(pk=ADMIN_STORE_ID).order_by("pk").first()
+        store = (
+            Store.objects.filter(website_id=website_id)
+            .exclude(pk=ADMIN_STORE_ID)
+            .order_by("pk")
+            .first()
+        )
     else:
-        store = Store.objects.filter(pk=store_id, website_id=website_id).exclude(pk=ADMIN_STORE_ID).first()
+        store = (
+            Store.objects.filter(pk=store_id, website_id=website_id)
+            .exclude(pk=ADMIN_STORE_ID)
+            .first()
+        )
     if store is None:
         raise InputException(INVALID_VALUE, {"value": store_id, "fieldName": "store_id"})
     return website_id, store
@@ -78,7 +111,9 @@ def _get(customer_id: Any, *, lock: bool = False) -> Customer:
     return customer
 
 
-def _duplicate(email: str, website_id: int, exclude: int | None = None) -> InputMismatchException | None:
+def _duplicate(
+    email: str, website_id: int, exclude: int | None = None
+) -> InputMismatchException | None:
     others = Customer.objects.annotate(email_lower=Lower("email")).filter(
         email_lower=email.lower(), website_id=website_id
     )
@@ -111,8 +146,11 @@ class AccountManagement:
 
     @classmethod
     @writes
-    def create_account(cls, ctx: CallContext, customer_data: Any, password: str | None = None) -> dict[str, Any]:
-        """Create a customer, with a password if given (hashed with Django's hasher, never returned).
+    def create_account(
+        cls, ctx: CallContext, customer_data: Any, password: str | None = None
+    ) -> dict[str, Any]:
+        """Create a customer, with a password if given (hashed with Django's hasher, never
+        returned).
 
         The website defaults to the caller's store's website (the default website
         in the admin scope). The email must be unused in that website; the same
@@ -132,7 +170,8 @@ class CustomerRepository:
     @classmethod
     @writes
     def save(cls, ctx: CallContext, customer_data: Any, customer_id: Any = None) -> dict[str, Any]:
-        """Update the customer `customer_id` (the URL's, else the body's `id`) with the given fields.
+        """Update the customer `customer_id` (the URL's, else the body's `id`) with the
+        given fields.
 
         Fields left out keep their values (Magento replaces the whole customer;
         sending the fields you read back gives the same result). Without any id a
@@ -152,7 +191,11 @@ class CustomerRepository:
                 value = data[field]
                 if field in ("firstname", "lastname"):
                     required(value, field)
-                setattr(customer, field, "" if value is None and field not in ("dob", "gender") else value)
+                setattr(
+                    customer,
+                    field,
+                    "" if value is None and field not in ("dob", "gender") else value,
+                )
         if "custom_attributes" in data:
             customer.custom_attributes = merge_custom_attributes(
                 customer.custom_attributes or [], data["custom_attributes"]
@@ -184,5 +227,8 @@ class CustomerRepository:
     @classmethod
     def get_list(cls, ctx: CallContext, query_params: Any) -> dict[str, Any]:
         return search(
-            Customer.objects.all(), query_params, SEARCH_FIELDS, lambda rows: [render_customer(c) for c in rows]
+            Customer.objects.all(),
+            query_params,
+            SEARCH_FIELDS,
+            lambda rows: [render_customer(c) for c in rows],
         )

@@ -23,19 +23,35 @@ from webapi.exceptions import InputException, NoSuchEntityException
 if TYPE_CHECKING:
     from webapi.routes import CallContext
 
-PRODUCT_NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again."
+PRODUCT_NOT_FOUND = (
+    "The product that was requested doesn't exist. Verify the product and try again."
+)
 ATTRIBUTE_EMPTY = 'The "%1" attribute value is empty. Set the attribute and try again.'
-WEBSITE_NOT_FOUND = "The website with id %1 that was requested wasn't found. Verify the website and try again."
-CATEGORY_NOT_FOUND = 'The category with id "%1" that was requested doesn\'t exist. Verify the category and try again.'
+WEBSITE_NOT_FOUND = (
+    "The website with id %1 that was requested wasn't found. Verify the website and try again."
+)
+CATEGORY_NOT_FOUND = (
+    'The category with id "%1" that was requested doesn\'t exist. '
+    "Verify the category and try again."
+)
 DEFAULT_WEBSITE_ID = 1
 _SIMPLE_FIELDS = ("type_id", "attribute_set_id", "price", "status", "visibility", "weight")
 
 # searchCriteria field → ORM lookup (`name` is the name in the caller's store).
 SEARCH_FIELDS = {
-    "id": "id", "entity_id": "id", "sku": "sku", "name": "store_name", "type_id": "type_id",
-    "attribute_set_id": "attribute_set_id", "price": "price", "status": "status",
-    "visibility": "visibility", "weight": "weight", "created_at": "created_at",
-    "updated_at": "updated_at", "category_id": "category_links__category_id",
+    "id": "id",
+    "entity_id": "id",
+    "sku": "sku",
+    "name": "store_name",
+    "type_id": "type_id",
+    "attribute_set_id": "attribute_set_id",
+    "price": "price",
+    "status": "status",
+    "visibility": "visibility",
+    "weight": "weight",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "category_id": "category_links__category_id",
 }
 
 
@@ -47,11 +63,15 @@ def in_store(store_id: int, queryset: QuerySet[Product] | None = None) -> QueryS
     own = ProductStoreValue.objects.filter(
         product=OuterRef("pk"), store_id=store_id, attribute_code="name"
     ).values("value")[:1]
-    return queryset.annotate(store_name=Coalesce(Subquery(own), F("name"), output_field=CharField()))
+    return queryset.annotate(
+        store_name=Coalesce(Subquery(own), F("name"), output_field=CharField())
+    )
 
 
 def _name_in_store(product: Product, store_id: int) -> str:
-    own = ProductStoreValue.objects.filter(product=product, store_id=store_id, attribute_code="name")
+    own = ProductStoreValue.objects.filter(
+        product=product, store_id=store_id, attribute_code="name"
+    )
     return own.values_list("value", flat=True).first() or product.name
 
 
@@ -59,7 +79,9 @@ def category_links_of(product_ids: Iterable[int]) -> dict[int, list[tuple[int, i
     """Return {product id: [(category id, position), ...]} in one query."""
     links: dict[int, list[tuple[int, int]]] = {}
     rows = CategoryProduct.objects.filter(product_id__in=list(product_ids)).order_by("category_id")
-    for product_id, category_id, position in rows.values_list("product_id", "category_id", "position"):
+    for product_id, category_id, position in rows.values_list(
+        "product_id", "category_id", "position"
+    ):
         links.setdefault(product_id, []).append((category_id, position))
     return links
 
@@ -83,7 +105,9 @@ class ProductRepository:
         body_sku = data.get("sku")
         sku = sku if sku not in (None, "") else body_sku
         if not sku:
-            raise InputException('"%fieldName" is required. Enter and try again.', {"fieldName": "sku"})
+            raise InputException(
+                '"%fieldName" is required. Enter and try again.', {"fieldName": "sku"}
+            )
         sku = PRODUCT.fields["sku"].clean(sku, "sku")
         if body_sku is not None and body_sku != sku:
             raise InputException(SKU_MISMATCH, {"urlSku": sku, "bodySku": body_sku})
@@ -161,7 +185,9 @@ def _check_category_links(links: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return sorted(pairs.items())
 
 
-def _new_product(ctx: CallContext, sku: str, data: dict[str, Any], website_ids: list[int] | None) -> Product:
+def _new_product(
+    ctx: CallContext, sku: str, data: dict[str, Any], website_ids: list[int] | None
+) -> Product:
     """Return an unsaved product built from the cleaned body."""
     store = ctx.store
     if website_ids is None:
@@ -176,8 +202,13 @@ def _new_product(ctx: CallContext, sku: str, data: dict[str, Any], website_ids: 
     )
 
 
-def _update(ctx: CallContext, product: Product, data: dict[str, Any],
-            website_ids: list[int] | None, links: list[tuple[int, int]] | None) -> dict[str, Any]:
+def _update(
+    ctx: CallContext,
+    product: Product,
+    data: dict[str, Any],
+    website_ids: list[int] | None,
+    links: list[tuple[int, int]] | None,
+) -> dict[str, Any]:
     """Apply the given fields to a locked product; return it as read in the caller's store."""
     store_id = ctx.store.pk
     for field in _SIMPLE_FIELDS:
@@ -193,13 +224,19 @@ def _update(ctx: CallContext, product: Product, data: dict[str, Any],
         else:
             store_name = name
             ProductStoreValue.objects.bulk_create(
-                [ProductStoreValue(product=product, store_id=store_id, attribute_code="name", value=name)],
+                [
+                    ProductStoreValue(
+                        product=product, store_id=store_id, attribute_code="name", value=name
+                    )
+                ],
                 update_conflicts=True,
                 unique_fields=["product", "store", "attribute_code"],
                 update_fields=["value"],
             )
     if "custom_attributes" in data:
-        product.custom_attributes = merge_custom_attributes(product.custom_attributes or [], data["custom_attributes"])
+        product.custom_attributes = merge_custom_attributes(
+            product.custom_attributes or [], data["custom_attributes"]
+        )
     if website_ids is not None:
         product.website_ids = website_ids
     stock_item = (data.get("extension_attributes") or {}).get("stock_item")
@@ -214,5 +251,7 @@ def _update(ctx: CallContext, product: Product, data: dict[str, Any],
     else:
         links = category_links_of([product.pk]).get(product.pk, [])
     if store_name is None:
-        store_name = product.name if store_id == ADMIN_STORE_ID else _name_in_store(product, store_id)
+        store_name = (
+            product.name if store_id == ADMIN_STORE_ID else _name_in_store(product, store_id)
+        )
     return render_product(product, name=store_name, category_links=links)

@@ -218,7 +218,8 @@ def sweep_stuck(
 
 def _give_up(ids: Iterable[int], after: float, now: Any) -> int:
     message = (
-        f"The operation stayed open for more than {after:g} seconds, twice, without being processed. "
+        f"The operation stayed open for more than {after:g} seconds, twice, "
+        "without being processed. "
         "Check that the async.operations.all consumer is running, then retry it."
     )
     ids = list(ids)

@@ -165,7 +165,9 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
         raise InvalidOperationData("The payload must be a JSON object.")
     with transaction.atomic():
         row = (
-            locked(visible_operations(user).filter(pk=op.pk)).select_related("bulk", "store").first()
+            locked(visible_operations(user).filter(pk=op.pk))
+            .select_related("bulk", "store")
+            .first()
         )
         if row is None:
             raise OperationNotFound([op.pk])

@@ -198,7 +198,8 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
                     op,
                     OperationStatus.RETRIABLY_FAILED,
                     f"The operation failed {tries} times on a transient database error "
-                    f"(lock wait, deadlock or lost connection) and was given up; retry it. Last error: {exc}",
+                    "(lock wait, deadlock or lost connection) and was given up; retry it. "
+                    f"Last error: {exc}",
                     None,
                 )
                 return
@@ -301,7 +302,9 @@ def give_up_operation(operation_id: int, reason: str, *, consumer: str = CONSUME
         return False
     _finish(op, OperationStatus.RETRIABLY_FAILED, GAVE_UP.replace("%1", reason), None)
     save_outcomes([op])
-    insert_events([event(op.pk, FAILED, op.finished_at, consumer=consumer, message=op.result_message)])
+    insert_events(
+        [event(op.pk, FAILED, op.finished_at, consumer=consumer, message=op.result_message)]
+    )
     return True
 
 

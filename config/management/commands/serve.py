@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Serve HTTP and websockets with daphne, with the embedded queue consumers."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1).")
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1)."
+        )
         parser.add_argument("--port", type=int, default=8000, help="Port to bind (default 8000).")
         parser.add_argument(
             "--no-consumers",
@@ -33,7 +35,9 @@ class Command(BaseCommand):
         from queues.embedded import start_embedded_consumers
 
         consumers = None if no_consumers else start_embedded_consumers()
-        self.stdout.write(f"Serving on http://{host}:{port}/ (consumers: {'off' if no_consumers else 'embedded'})")
+        self.stdout.write(
+            f"Serving on http://{host}:{port}/ (consumers: {'off' if no_consumers else 'embedded'})"
+        )
         try:
             Server(
                 application=application,

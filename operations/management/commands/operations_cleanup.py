@@ -16,7 +16,10 @@ class Command(BaseCommand):
             "--days",
             type=int,
             default=None,
-            help=f"Age in days (default OPERATIONS['BULK_LIFETIME_DAYS'], now {operations_settings.BULK_LIFETIME_DAYS}).",
+            help=(
+                "Age in days (default OPERATIONS['BULK_LIFETIME_DAYS'], "
+                f"now {operations_settings.BULK_LIFETIME_DAYS})."
+            ),
         )
         parser.add_argument(
             "--batch-size", type=int, default=5000, help="Operations deleted per transaction."

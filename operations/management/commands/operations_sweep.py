@@ -12,7 +12,10 @@ from operations.actions import relay_unpublished, sweep_stuck
 
 
 class Command(BaseCommand):
-    help = "Publish open operations never confirmed published, then republish or fail operations stuck open."
+    help = (
+        "Publish open operations never confirmed published, "
+        "then republish or fail operations stuck open."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
