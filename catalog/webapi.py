@@ -1,8 +1,9 @@
 """The catalog's synchronous REST routes (Magento's `webapi.xml` for products,
 categories, category product links, customers and CMS blocks).
 
-Each route calls one method of `catalog.services`; the asynchronous and bulk API
-reach the same methods through these declarations. Permissions are Django's model
+Each route calls one method of `catalog.services`, whose dotted path names the
+route's service (and so its async topic); the asynchronous and bulk API reach the
+same methods through these declarations. Permissions are Django's model
 permissions: reading needs `catalog.view_<model>`, every write `catalog.change_<model>`
 (product links of a category count as category writes).
 """
@@ -10,6 +11,7 @@ permissions: reading needs `catalog.view_<model>`, every write `catalog.change_<
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from catalog.serializers import (
@@ -31,37 +33,10 @@ from catalog.services import (
 )
 from webapi.routes import CallContext, Route, register
 
-Call = Callable[[CallContext, Mapping[str, str], Any], Any]
+Params = Mapping[str, str]
 
 
-def _route(
-    method: str,
-    path: str,
-    service: str,
-    call: Call,
-    permission: str,
-    tag: str,
-    summary: str,
-    request: Any = None,
-    *,
-    search: bool = False,
-) -> None:
-    register(
-        Route(
-            method=method,
-            path=path,
-            service=f"catalog.services.{service}",
-            call=call,
-            permission=permission,
-            request=request,
-            search=search,
-            summary=summary,
-            tags=(tag,),
-        )
-    )
-
-
-def _param(params: Mapping[str, str], data: Any, name: str) -> Any:
+def _param(params: Params, data: Any, name: str) -> Any:
     """Return a URL parameter, or the same name at the body's top level (bulk items may
     carry it there)."""
     value = params.get(name)
@@ -70,129 +45,59 @@ def _param(params: Mapping[str, str], data: Any, name: str) -> Any:
     return value
 
 
-# --- products ----------------------------------------------------------------------
-VIEW, CHANGE = "catalog.view_product", "catalog.change_product"
-_route(
-    "GET",
-    "/V1/products",
-    "ProductRepository.get_list",
-    lambda ctx, params, data: ProductRepository.get_list(ctx, data),
-    VIEW,
-    "products",
-    "Search products (searchCriteria).",
-    search=True,
-)
-_route(
-    "POST",
-    "/V1/products",
-    "ProductRepository.save",
-    lambda ctx, params, data: ProductRepository.save(
-        ctx, data["product"], _param(params, data, "sku")
-    ),
-    CHANGE,
-    "products",
-    "Create a product, or update the one with this SKU.",
-    ProductRequest,
-)
-_route(
-    "PUT",
-    "/V1/products/:sku",
-    "ProductRepository.save",
-    lambda ctx, params, data: ProductRepository.save(
-        ctx, data["product"], _param(params, data, "sku")
-    ),
-    CHANGE,
-    "products",
-    "Update the product with this SKU, or create it.",
-    ProductRequest,
-)
-_route(
-    "GET",
-    "/V1/products/:sku",
-    "ProductRepository.get",
-    lambda ctx, params, data: ProductRepository.get(ctx, params["sku"]),
-    VIEW,
-    "products",
-    "Read a product.",
-)
-_route(
-    "DELETE",
-    "/V1/products/:sku",
-    "ProductRepository.delete_by_id",
-    lambda ctx, params, data: ProductRepository.delete_by_id(ctx, params["sku"]),
-    CHANGE,
-    "products",
-    "Delete a product.",
-)
+@dataclass(frozen=True)
+class _Call:
+    """How a route calls its service method: `call(ctx, params, data)` for the registry."""
 
-# --- categories and their product links ---------------------------------------------
-VIEW, CHANGE = "catalog.view_category", "catalog.change_category"
-_route(
-    "POST",
-    "/V1/categories",
-    "CategoryRepository.save",
-    lambda ctx, params, data: CategoryRepository.save(
-        ctx, data["category"], _param(params, data, "categoryId")
-    ),
-    CHANGE,
-    "categories",
-    "Create a category (under parent_id, default 2).",
-    CategoryRequest,
-)
-_route(
-    "PUT",
-    "/V1/categories/:categoryId",
-    "CategoryRepository.save",
-    lambda ctx, params, data: CategoryRepository.save(
-        ctx, data["category"], _param(params, data, "categoryId")
-    ),
-    CHANGE,
-    "categories",
-    "Update (or move) a category.",
-    CategoryRequest,
-)
-_route(
-    "GET",
-    "/V1/categories/list",
-    "CategoryRepository.get_list",
-    lambda ctx, params, data: CategoryRepository.get_list(ctx, data),
-    VIEW,
-    "categories",
-    "Search categories (searchCriteria).",
-    search=True,
-)
-_route(
-    "GET",
-    "/V1/categories/:categoryId",
-    "CategoryRepository.get",
-    lambda ctx, params, data: CategoryRepository.get(ctx, params["categoryId"]),
-    VIEW,
-    "categories",
-    "Read a category.",
-)
-_route(
-    "DELETE",
-    "/V1/categories/:categoryId",
-    "CategoryRepository.delete_by_identifier",
-    lambda ctx, params, data: CategoryRepository.delete_by_identifier(ctx, params["categoryId"]),
-    CHANGE,
-    "categories",
-    "Delete a category and its subtree.",
-)
-_route(
-    "GET",
-    "/V1/categories/:categoryId/products",
-    "CategoryLinkManagement.get_assigned_products",
-    lambda ctx, params, data: CategoryLinkManagement.get_assigned_products(
-        ctx, params["categoryId"]
-    ),
-    VIEW,
-    "categories",
-    "List the products assigned to a category.",
-)
+    service: Callable[..., Any]
+    call: Callable[[Callable[..., Any], CallContext, Params, Any], Any]
+    search: bool = False
+
+    def __call__(self, ctx: CallContext, params: Params, data: Any) -> Any:
+        return self.call(self.service, ctx, params, data)
 
 
-def _save_link(ctx: CallContext, params: Mapping[str, str], data: Any) -> bool:
+def searching(service: Callable[..., Any]) -> _Call:
+    """`service(ctx, query)`: a search with Magento's searchCriteria."""
+    return _Call(service, lambda s, ctx, params, data: s(ctx, data), search=True)
+
+
+def by(service: Callable[..., Any], *names: str) -> _Call:
+    """`service(ctx, *url_parameters)`: read or delete by the URL's identifiers."""
+    return _Call(service, lambda s, ctx, params, data: s(ctx, *(params[n] for n in names)))
+
+
+def saving(service: Callable[..., Any], wrapper: str, name: str) -> _Call:
+    """`service(ctx, body[wrapper], identifier)`: the identifier from the URL, else the body."""
+    return _Call(
+        service, lambda s, ctx, params, data: s(ctx, data[wrapper], _param(params, data, name))
+    )
+
+
+def custom(service: Callable[..., Any], call: Callable[[CallContext, Params, Any], Any]) -> _Call:
+    """A route whose call needs more than the shapes above."""
+    return _Call(service, lambda s, ctx, params, data: call(ctx, params, data))
+
+
+def declare(tag: str, model: str, *routes: tuple[Any, ...]) -> None:
+    """Register one entity's routes, each `(method, path, call, summary[, request])`."""
+    for method, path, call, summary, *request in routes:
+        register(
+            Route(
+                method=method,
+                path=path,
+                service=f"catalog.services.{call.service.__qualname__}",
+                call=call,
+                permission=f"catalog.{'view' if method == 'GET' else 'change'}_{model}",
+                request=request[0] if request else None,
+                search=call.search,
+                summary=summary,
+                tags=(tag,),
+            )
+        )
+
+
+def _save_link(ctx: CallContext, params: Params, data: Any) -> bool:
     # The URL's category wins over the body's, as Magento forces it into the link.
     link = dict(data["productLink"])
     category_id = _param(params, data, "categoryId")
@@ -201,135 +106,126 @@ def _save_link(ctx: CallContext, params: Mapping[str, str], data: Any) -> bool:
     return CategoryLinkRepository.save(ctx, link)
 
 
-for _method in ("POST", "PUT"):
-    _route(
-        _method,
-        "/V1/categories/:categoryId/products",
-        "CategoryLinkRepository.save",
-        _save_link,
-        CHANGE,
-        "categories",
-        "Assign a product to a category at a position.",
-        ProductLinkRequest,
-    )
-_route(
-    "DELETE",
-    "/V1/categories/:categoryId/products/:sku",
-    "CategoryLinkRepository.delete_by_ids",
-    lambda ctx, params, data: CategoryLinkRepository.delete_by_ids(
-        ctx, params["categoryId"], params["sku"]
+def _create_account(ctx: CallContext, params: Params, data: Any) -> Any:
+    return AccountManagement.create_account(ctx, data["customer"], data.get("password"))
+
+
+products, categories, links = ProductRepository, CategoryRepository, CategoryLinkRepository
+customers, blocks = CustomerRepository, BlockRepository
+
+declare(
+    "products",
+    "product",
+    ("GET", "/V1/products", searching(products.get_list), "Search products (searchCriteria)."),
+    (
+        "POST",
+        "/V1/products",
+        saving(products.save, "product", "sku"),
+        "Create a product, or update the one with this SKU.",
+        ProductRequest,
     ),
-    CHANGE,
+    (
+        "PUT",
+        "/V1/products/:sku",
+        saving(products.save, "product", "sku"),
+        "Update the product with this SKU, or create it.",
+        ProductRequest,
+    ),
+    ("GET", "/V1/products/:sku", by(products.get, "sku"), "Read a product."),
+    ("DELETE", "/V1/products/:sku", by(products.delete_by_id, "sku"), "Delete a product."),
+)
+declare(
     "categories",
-    "Take a product out of a category.",
-)
-
-# --- customers -----------------------------------------------------------------------
-VIEW, CHANGE = "catalog.view_customer", "catalog.change_customer"
-_route(
-    "POST",
-    "/V1/customers",
-    "AccountManagement.create_account",
-    lambda ctx, params, data: AccountManagement.create_account(
-        ctx, data["customer"], data.get("password")
+    "category",
+    (
+        "POST",
+        "/V1/categories",
+        saving(categories.save, "category", "categoryId"),
+        "Create a category (under parent_id, default 2).",
+        CategoryRequest,
     ),
-    CHANGE,
-    "customers",
-    "Create a customer account.",
-    CustomerCreateRequest,
-)
-_route(
-    "GET",
-    "/V1/customers/search",
-    "CustomerRepository.get_list",
-    lambda ctx, params, data: CustomerRepository.get_list(ctx, data),
-    VIEW,
-    "customers",
-    "Search customers (searchCriteria).",
-    search=True,
-)
-_route(
-    "GET",
-    "/V1/customers/:customerId",
-    "CustomerRepository.get_by_id",
-    lambda ctx, params, data: CustomerRepository.get_by_id(ctx, params["customerId"]),
-    VIEW,
-    "customers",
-    "Read a customer.",
-)
-_route(
-    "PUT",
-    "/V1/customers/:customerId",
-    "CustomerRepository.save",
-    lambda ctx, params, data: CustomerRepository.save(
-        ctx, data["customer"], _param(params, data, "customerId")
+    (
+        "PUT",
+        "/V1/categories/:categoryId",
+        saving(categories.save, "category", "categoryId"),
+        "Update (or move) a category.",
+        CategoryRequest,
     ),
-    CHANGE,
-    "customers",
-    "Update a customer.",
-    CustomerUpdateRequest,
-)
-_route(
-    "DELETE",
-    "/V1/customers/:customerId",
-    "CustomerRepository.delete_by_id",
-    lambda ctx, params, data: CustomerRepository.delete_by_id(ctx, params["customerId"]),
-    CHANGE,
-    "customers",
-    "Delete a customer.",
-)
-
-# --- CMS blocks ----------------------------------------------------------------------
-VIEW, CHANGE = "catalog.view_block", "catalog.change_block"
-_route(
-    "POST",
-    "/V1/cmsBlock",
-    "BlockRepository.save",
-    lambda ctx, params, data: BlockRepository.save(
-        ctx, data["block"], _param(params, data, "blockId")
+    ("GET", "/V1/categories/list", searching(categories.get_list), "Search categories."),
+    ("GET", "/V1/categories/:categoryId", by(categories.get, "categoryId"), "Read a category."),
+    (
+        "DELETE",
+        "/V1/categories/:categoryId",
+        by(categories.delete_by_identifier, "categoryId"),
+        "Delete a category and its subtree.",
     ),
-    CHANGE,
-    "cms",
-    "Create a CMS block.",
-    BlockRequest,
-)
-_route(
-    "GET",
-    "/V1/cmsBlock/search",
-    "BlockRepository.get_list",
-    lambda ctx, params, data: BlockRepository.get_list(ctx, data),
-    VIEW,
-    "cms",
-    "Search CMS blocks (searchCriteria).",
-    search=True,
-)
-_route(
-    "GET",
-    "/V1/cmsBlock/:blockId",
-    "BlockRepository.get_by_id",
-    lambda ctx, params, data: BlockRepository.get_by_id(ctx, params["blockId"]),
-    VIEW,
-    "cms",
-    "Read a CMS block.",
-)
-_route(
-    "PUT",
-    "/V1/cmsBlock/:blockId",
-    "BlockRepository.save",
-    lambda ctx, params, data: BlockRepository.save(
-        ctx, data["block"], _param(params, data, "blockId")
+    (
+        "GET",
+        "/V1/categories/:categoryId/products",
+        by(CategoryLinkManagement.get_assigned_products, "categoryId"),
+        "List the products assigned to a category.",
     ),
-    CHANGE,
-    "cms",
-    "Update a CMS block.",
-    BlockRequest,
+    *(
+        (
+            method,
+            "/V1/categories/:categoryId/products",
+            custom(links.save, _save_link),
+            "Assign a product to a category at a position.",
+            ProductLinkRequest,
+        )
+        for method in ("POST", "PUT")
+    ),
+    (
+        "DELETE",
+        "/V1/categories/:categoryId/products/:sku",
+        by(links.delete_by_ids, "categoryId", "sku"),
+        "Take a product out of a category.",
+    ),
 )
-_route(
-    "DELETE",
-    "/V1/cmsBlock/:blockId",
-    "BlockRepository.delete_by_id",
-    lambda ctx, params, data: BlockRepository.delete_by_id(ctx, params["blockId"]),
-    CHANGE,
+declare(
+    "customers",
+    "customer",
+    (
+        "POST",
+        "/V1/customers",
+        custom(AccountManagement.create_account, _create_account),
+        "Create a customer account.",
+        CustomerCreateRequest,
+    ),
+    ("GET", "/V1/customers/search", searching(customers.get_list), "Search customers."),
+    ("GET", "/V1/customers/:customerId", by(customers.get_by_id, "customerId"), "Read a customer."),
+    (
+        "PUT",
+        "/V1/customers/:customerId",
+        saving(customers.save, "customer", "customerId"),
+        "Update a customer.",
+        CustomerUpdateRequest,
+    ),
+    (
+        "DELETE",
+        "/V1/customers/:customerId",
+        by(customers.delete_by_id, "customerId"),
+        "Delete a customer.",
+    ),
+)
+declare(
     "cms",
-    "Delete a CMS block.",
+    "block",
+    (
+        "POST",
+        "/V1/cmsBlock",
+        saving(blocks.save, "block", "blockId"),
+        "Create a CMS block.",
+        BlockRequest,
+    ),
+    ("GET", "/V1/cmsBlock/search", searching(blocks.get_list), "Search CMS blocks."),
+    ("GET", "/V1/cmsBlock/:blockId", by(blocks.get_by_id, "blockId"), "Read a CMS block."),
+    (
+        "PUT",
+        "/V1/cmsBlock/:blockId",
+        saving(blocks.save, "block", "blockId"),
+        "Update a CMS block.",
+        BlockRequest,
+    ),
+    ("DELETE", "/V1/cmsBlock/:blockId", by(blocks.delete_by_id, "blockId"), "Delete a CMS block."),
 )
