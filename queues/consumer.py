@@ -28,6 +28,7 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, conn
 
 from queues import conf, processes
 from queues import registry as registry_module
+from queues.backoff import Backoff
 from queues.declarations import Consumer, resolve_handler
 from queues.exceptions import LostClaim, TransportError
 from queues.models import ConsumerProcess, ProcessedMessage
@@ -36,7 +37,9 @@ from queues.transports import Delivery, Envelope, Transport, create_transport
 
 logger = logging.getLogger(__name__)
 
-RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # then 30 s between attempts
+# Waits between attempts after a transport failure (a broker restart, the database
+# going away): 0.5 s, 1 s, 2 s … 30 s, then 30 s for as long as it takes.
+RECONNECT_BACKOFF = Backoff(delay=0.5, max_delay=30.0)
 
 # SQLite has one writer at a time, and a writer kept waiting retries on its own
 # schedule (SQLite's busy handler sleeps up to 100 ms between tries). A busy consumer
@@ -160,7 +163,7 @@ class ConsumerRuntime:
 
     def _loop(self) -> str:
         last_activity = time.monotonic()
-        reconnects = 0
+        failures = 0  # consecutive transport failures
         while True:
             self._tick_if_due()
             if self.stopping:
@@ -186,10 +189,10 @@ class ConsumerRuntime:
                     self.transport.release(self._unreleased)
                     self._unreleased = []
                 deliveries = self.transport.receive(self.consumer.queue, self._want(remaining), timeout)
-                reconnects = 0
+                failures = 0
             except TransportError as exc:
-                self._reconnect(exc, reconnects)
-                reconnects += 1
+                failures += 1
+                self._reconnect(exc, failures)
                 continue
             if not deliveries:
                 self._writing_since = None
@@ -204,8 +207,8 @@ class ConsumerRuntime:
                     raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
             except TransportError as exc:
                 self._release_pending()
-                self._reconnect(exc, reconnects)
-                reconnects += 1
+                failures += 1
+                self._reconnect(exc, failures)
             last_activity = time.monotonic()
 
     def _remaining(self) -> int | None:
@@ -243,10 +246,11 @@ class ConsumerRuntime:
             # A missed heartbeat is not worth dying for; the next tick tries again.
             logger.exception("consumer %s: heartbeat failed", self.consumer.name)
 
-    def _reconnect(self, exc: Exception, attempt: int) -> None:
+    def _reconnect(self, exc: Exception, failures: int) -> None:
+        """Wait before the next attempt after `failures` consecutive transport failures."""
         if self.stopping:
             return  # the loop exits next; nothing to reconnect for
-        pause = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
+        pause = RECONNECT_BACKOFF.pause_before(failures + 1)
         logger.warning("consumer %s: transport failed (%s); reconnecting in %.1fs", self.consumer.name, exc, pause)
         if self._owns_transport and self._transport is not None and not self._unreleased:
             self._close_transport()

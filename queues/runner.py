@@ -31,6 +31,7 @@ from django.conf import settings
 
 from queues import conf, processes
 from queues import registry as registry_module
+from queues.backoff import Backoff
 from queues.exceptions import TransportError
 from queues.periodic import PeriodicSchedule
 from queues.transports import Transport, create_transport
@@ -67,6 +68,9 @@ class Runner:
         self.slots: dict[str, list[Slot]] = {
             name: [Slot(name) for _ in range(count)] for name, count in self.desired().items()
         }
+        # A crashed consumer starts again after 1 s, 2 s, 4 s … at most max_backoff.
+        max_backoff = float(self.options["max_backoff"])
+        self.crash_backoff = Backoff(delay=min(1.0, max_backoff), max_delay=max_backoff)
         self.periodics = PeriodicSchedule(self.registry.periodics_for(None))
         self._transports: dict[str, Transport] = {}
         self._stop = threading.Event()
@@ -143,7 +147,7 @@ class Runner:
             slot.not_before = now
             return
         slot.crashes += 1
-        pause = min(float(self.options["max_backoff"]), 2.0 ** (slot.crashes - 1))
+        pause = self.crash_backoff.pause_before(slot.crashes + 1)  # its next start
         slot.not_before = now + pause
         logger.warning("runner: consumer %s exited with %s; starting again in %.0fs", slot.consumer, code, pause)
 

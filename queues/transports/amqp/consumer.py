@@ -86,7 +86,8 @@ class Consumer:
             except CONNECTION_ERRORS as exc:
                 losses += 1
                 self.drop()
-                if losses > self._link.backoff.attempts:
+                attempts = self._link.backoff.attempts
+                if attempts is not None and losses > attempts:
                     raise TransportError(f"RabbitMQ consumer connection keeps dropping: {exc!r}") from exc
                 logger.warning(
                     "RabbitMQ consumer connection lost while receiving from %s (%r): reconnecting; "
