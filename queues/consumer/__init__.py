@@ -1,0 +1,27 @@
+"""The consumer runtime: run one declared consumer until told to stop.
+
+    from queues.consumer import ConsumerRuntime
+    ConsumerRuntime("async.operations.all", max_messages=1000).run()
+
+See `loop.py`.
+"""
+
+from __future__ import annotations
+
+from queues.consumer.loop import (
+    RECONNECT_BACKOFF,
+    ConsumerRuntime,
+    DatabaseUnavailable,
+    RunResult,
+    database_unreachable,
+    run_consumer,
+)
+
+__all__ = [
+    "RECONNECT_BACKOFF",
+    "ConsumerRuntime",
+    "DatabaseUnavailable",
+    "RunResult",
+    "database_unreachable",
+    "run_consumer",
+]
