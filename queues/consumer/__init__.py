@@ -8,14 +8,8 @@ See `loop.py`.
 
 from __future__ import annotations
 
-from queues.consumer.loop import (
-    RECONNECT_BACKOFF,
-    ConsumerRuntime,
-    DatabaseUnavailable,
-    RunResult,
-    database_unreachable,
-    run_consumer,
-)
+from queues.consumer.database import DatabaseUnavailable, database_unreachable
+from queues.consumer.loop import RECONNECT_BACKOFF, ConsumerRuntime, RunResult, run_consumer
 
 __all__ = [
     "RECONNECT_BACKOFF",

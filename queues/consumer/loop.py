@@ -29,9 +29,11 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, conn
 from queues import conf, processes
 from queues import registry as registry_module
 from queues.backoff import Backoff
+from queues.consumer.database import DatabaseUnavailable, WriterPause, database_unreachable
+from queues.consumer.dedup import Dedup
 from queues.declarations import Consumer, resolve_handler
 from queues.exceptions import LostClaim, TransportError
-from queues.models import ConsumerProcess, ProcessedMessage
+from queues.models import ConsumerProcess
 from queues.periodic import PeriodicSchedule
 from queues.transports import Delivery, Envelope, Transport, create_transport
 
@@ -40,16 +42,6 @@ logger = logging.getLogger(__name__)
 # Waits between attempts after a transport failure (a broker restart, the database
 # going away): 0.5 s, 1 s, 2 s … 30 s, then 30 s for as long as it takes.
 RECONNECT_BACKOFF = Backoff(delay=0.5, max_delay=30.0)
-
-# SQLite has one writer at a time, and a writer kept waiting retries on its own
-# schedule (SQLite's busy handler sleeps up to 100 ms between tries). A busy consumer
-# commits its groups back to back, so a web request or a command wanting to write
-# would almost never find the lock free until the queue is drained. After this many
-# seconds of back-to-back transactions the consumer pauses for longer than one such
-# sleep, so another writer waits about half a second at most (for ~18% of a busy
-# consumer's throughput on SQLite; nothing changes on PostgreSQL).
-SQLITE_YIELD_EVERY = 0.5
-SQLITE_YIELD_FOR = 0.11
 
 
 @dataclass
@@ -108,13 +100,12 @@ class ConsumerRuntime:
         self._stop = threading.Event()
         self._stop_reason = "stopped"
         self._next_tick = 0.0  # when the next heartbeat is due (monotonic)
-        self._writing_since: float | None = None  # start of back-to-back transactions (SQLite)
+        self.writer_pause = WriterPause(self._stop)
         self._pending: list[Delivery] = []
         # Claims (db transport) that could not be given back while the database was
         # down: given back as soon as it answers, rather than after the visibility timeout.
         self._unreleased: list[Delivery] = []
-        self._done_ids: set[str] = set()  # processed, or known processed, in this batch
-        self._committed_ids: set[str] = set()  # de-duplication records written in this batch
+        self.dedup = Dedup(self.consumer.name)
 
     # -- control -------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:
@@ -195,7 +186,7 @@ class ConsumerRuntime:
                 self._reconnect(exc, failures)
                 continue
             if not deliveries:
-                self._writing_since = None
+                self.writer_pause.idle()
                 continue
             last_activity = time.monotonic()
             try:
@@ -293,29 +284,17 @@ class ConsumerRuntime:
             self._pending = list(deliveries)  # released if the batch fails midway
             self._process_batch(self._pending)
             self._pending = []
-            self._let_other_writers_in()
+            self.writer_pause.after_transaction()
             return
         self._pending = list(deliveries)
-        self._done_ids = self._already_processed(deliveries)
-        self._committed_ids = set(self._done_ids)
+        self.dedup.look_up(deliveries)
         while self._pending and not self.stopping:
             self._process_group()
             # A prefetched batch may take long: stay visibly alive and notice a
             # restart request between groups, not only after the whole batch.
             self._tick_if_due()
-            self._let_other_writers_in()
+            self.writer_pause.after_transaction()
         self._release_pending()
-
-    def _let_other_writers_in(self) -> None:
-        """On SQLite, pause now and then between transactions: see SQLITE_YIELD_EVERY."""
-        if connection.vendor != "sqlite" or connection.in_atomic_block:
-            return
-        now = time.monotonic()
-        if self._writing_since is None:
-            self._writing_since = now
-        elif now - self._writing_since >= SQLITE_YIELD_EVERY:
-            self._stop.wait(SQLITE_YIELD_FOR)
-            self._writing_since = time.monotonic()
 
     def _process_group(self) -> None:
         """Process pending messages in one transaction, committed every
@@ -345,7 +324,7 @@ class ConsumerRuntime:
                         continue
                     envelope = delivery.envelope
                     assert envelope is not None
-                    if envelope.message_id in self._done_ids:
+                    if self.dedup.is_done(envelope.message_id):
                         duplicates += 1
                     else:
                         handler = self._handler_for(envelope.topic)
@@ -354,18 +333,12 @@ class ConsumerRuntime:
                             handler(envelope)
                         except Exception as exc:
                             raise _GroupFailed(exc) from exc
-                        self._done_ids.add(envelope.message_id)
+                        self.dedup.done(envelope.message_id)
                     done.append(delivery)
                     if time.monotonic() - started >= self.commit_interval:
                         break
-                fresh = {
-                    d.envelope.message_id: None
-                    for d in done
-                    if d.envelope and d.envelope.message_id not in self._committed_ids
-                }
-                ProcessedMessage.objects.bulk_create(
-                    [ProcessedMessage(consumer=self.consumer.name, message_id=mid) for mid in fresh]
-                )
+                fresh = self.dedup.unrecorded(d.envelope.message_id for d in done if d.envelope)
+                self.dedup.record(fresh)
                 if done and self.transport.acks_in_transaction:
                     self.transport.ack(done)
         except (_GroupFailed, IntegrityError, LostClaim) as exc:
@@ -388,26 +361,17 @@ class ConsumerRuntime:
             # are given back with the rest instead of waiting out a visibility timeout.
             self._pending[:0] = again
             self.result.received += len(group) - len(again)
-            self._done_ids = self._already_processed(group)
-            self._committed_ids = set(self._done_ids)
+            self.dedup.look_up(group)
             for _ in range(len(again)):
                 self.result.received += 1
                 self._process_one(self._pending.pop(0))
             return
         self.result.received += len(group)
-        self._committed_ids.update(fresh)
+        self.dedup.recorded(fresh)
         self.result.duplicates += duplicates
         self.result.processed += len(done) - duplicates
         if done and not self.transport.acks_in_transaction:
             self.transport.ack(done)
-
-    def _already_processed(self, deliveries: Sequence[Delivery]) -> set[str]:
-        ids = [d.envelope.message_id for d in deliveries if d.envelope is not None]
-        return set(
-            ProcessedMessage.objects.filter(consumer=self.consumer.name, message_id__in=ids).values_list(
-                "message_id", flat=True
-            )
-        )
 
     def _handler_for(self, topic: str) -> Callable[[Envelope], Any] | None:
         if self.consumer.handler is not None:
@@ -455,12 +419,12 @@ class ConsumerRuntime:
         handler = self._handler_for(envelope.topic)
         assert handler is not None
         transport = self.transport
-        duplicate = envelope.message_id in self._done_ids
+        duplicate = self.dedup.is_done(envelope.message_id)
         try:
             with transaction.atomic():
                 if not duplicate:
                     handler(envelope)
-                    ProcessedMessage.objects.create(consumer=self.consumer.name, message_id=envelope.message_id)
+                    self.dedup.record([envelope.message_id])
                 if transport.acks_in_transaction:
                     transport.ack([delivery])
         except Exception as exc:
@@ -473,7 +437,8 @@ class ConsumerRuntime:
                 raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
             self._failed(delivery, exc)
             return
-        self._done_ids.add(envelope.message_id)
+        self.dedup.done(envelope.message_id)
+        self.dedup.recorded([envelope.message_id])
         if not transport.acks_in_transaction:
             transport.ack([delivery])
         if duplicate:
@@ -493,12 +458,7 @@ class ConsumerRuntime:
         failed = False
         try:
             with transaction.atomic():
-                ids = [d.envelope.message_id for d in live if d.envelope]
-                done = set(
-                    ProcessedMessage.objects.filter(consumer=name, message_id__in=ids).values_list(
-                        "message_id", flat=True
-                    )
-                )
+                done = self.dedup.processed(live)
                 fresh: dict[str, Envelope] = {}
                 for d in live:
                     assert d.envelope is not None
@@ -506,9 +466,7 @@ class ConsumerRuntime:
                         fresh.setdefault(d.envelope.message_id, d.envelope)
                 if fresh:
                     self.batch_handler(list(fresh.values()))
-                    ProcessedMessage.objects.bulk_create(
-                        [ProcessedMessage(consumer=name, message_id=mid) for mid in fresh]
-                    )
+                    self.dedup.record(fresh)
                 if transport.acks_in_transaction:
                     transport.ack(live)
         except Exception as exc:
@@ -519,7 +477,7 @@ class ConsumerRuntime:
             # `except`, so their own errors are logged without the batch's as context).
             # The batch's look-up of processed ids rolled back with it: look again, so
             # that a redelivered message of a failed batch is skipped, not run again.
-            self._done_ids = self._already_processed(live)
+            self.dedup.look_up(live)
             for delivery in live:
                 self._process_one(delivery)
             return
@@ -567,26 +525,6 @@ class ConsumerRuntime:
                 "consumer %s: on_dead_letter hook failed for message %s",
                 self.consumer.name, envelope.message_id,
             )
-
-
-class DatabaseUnavailable(TransportError):
-    """The project's database cannot be reached: wait and reconnect, count no trial."""
-
-
-def database_unreachable() -> bool:
-    """Return True if the default database cannot be reached right now (after an error).
-
-    An error inside a handler may be the message's fault (a constraint, bad SQL) or
-    the database's (down, restarting, connection killed). A fresh connection decides.
-    """
-    if connection.in_atomic_block:
-        return False  # a caller's transaction: not ours to close and probe
-    try:
-        connection.close_if_unusable_or_obsolete()
-        connection.ensure_connection()
-        return not connection.is_usable()
-    except DatabaseError:
-        return True
 
 
 class _GroupFailed(Exception):
