@@ -1,18 +1,15 @@
-"""The consumer runtime: run one declared consumer until told to stop.
+"""The consumer's loop: receive, hand each batch to a strategy, stay alive and reconnect.
 
     ConsumerRuntime("async.operations.all", max_messages=1000).run()
 
-For each delivery: an undecodable message, or one whose topic this consumer has no
-handler for, is dead-lettered with a logged reason; a message_id this consumer has
-already processed is acknowledged without running; otherwise the handler runs in
-`transaction.atomic()` together with the de-duplication record, and the message is
-acknowledged after the commit (inside it on the db transport, so work and ack commit
-together). A handler exception rolls back and the message is retried, up to
-QUEUES["MAX_TRIALS"], then dead-lettered; the consumer keeps going.
-
-The loop also heartbeats (ConsumerProcess), notices restart requests, runs the
-consumer's Periodic tasks, and reconnects with a bounded backoff when the transport
-fails. `stop()` (a signal handler calls it) lets the current message finish.
+The loop receives batches of deliveries from the transport and hands each to a
+processing strategy (strategies.py), which runs the handlers and settles what
+became of every delivery; the loop adds each batch's Outcome to the RunResult once.
+Between receives it heartbeats (ConsumerProcess), notices restart requests, runs
+the consumer's Periodic tasks, and reconnects with a backoff when the transport (or
+the database) fails. Deliveries it holds but will not process (stopping, a failure
+midway) are given back at once. `stop()` (a signal handler calls it) lets the
+current message finish.
 """
 
 from __future__ import annotations
@@ -20,19 +17,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from queues import conf, processes
 from queues import registry as registry_module
 from queues.backoff import Backoff
 from queues.consumer.database import DatabaseUnavailable, WriterPause, database_unreachable
 from queues.consumer.dedup import Dedup
+from queues.consumer.failures import FailurePolicy
+from queues.consumer.outcome import Outcome
+from queues.consumer.strategies import Batch, GroupCommit, OneByOne, Strategy
 from queues.declarations import Consumer, resolve_handler
-from queues.exceptions import LostClaim, TransportError
+from queues.exceptions import TransportError
 from queues.models import ConsumerProcess
 from queues.periodic import PeriodicSchedule
 from queues.transports import Delivery, Envelope, Transport, create_transport
@@ -48,12 +48,20 @@ RECONNECT_BACKOFF = Backoff(delay=0.5, max_delay=30.0)
 class RunResult:
     """How a run ended: counts and the reason (max_messages, max_idle_time, stopped, restart)."""
 
-    received: int = 0  # messages taken from the queue, whatever their outcome
+    received: int = 0  # messages taken from the queue and dealt with, whatever their outcome
     processed: int = 0  # handler ran and committed
     duplicates: int = 0  # already processed: acknowledged without running
     failures: int = 0  # handler raised (retried or dead-lettered)
     dead: int = 0  # dead-lettered
     reason: str = ""
+
+    def add(self, outcome: Outcome) -> None:
+        """Count a batch's Outcome in the run's totals (once per batch)."""
+        self.received += outcome.received
+        self.processed += outcome.processed
+        self.duplicates += outcome.duplicates
+        self.failures += outcome.failures
+        self.dead += outcome.dead
 
 
 class ConsumerRuntime:
@@ -95,17 +103,21 @@ class ConsumerRuntime:
         )
         self.periodics = PeriodicSchedule(self.registry.periodics_for(self.consumer.name))
         self.batch_handler = self._batch_handler()
+        self.dedup = Dedup(self.consumer.name)
+        self.failures = FailurePolicy(
+            self.consumer.name, self.max_trials, lambda topic: self.handler_for(topic) is not None
+        )
         self.result = RunResult()
         self.process: ConsumerProcess | None = None
         self._stop = threading.Event()
         self._stop_reason = "stopped"
         self._next_tick = 0.0  # when the next heartbeat is due (monotonic)
         self.writer_pause = WriterPause(self._stop)
-        self._pending: list[Delivery] = []
+        self._pending: list[Delivery] = []  # received, not dealt with yet
+        self._outcome: Outcome | None = None  # of the batch in hand
         # Claims (db transport) that could not be given back while the database was
         # down: given back as soon as it answers, rather than after the visibility timeout.
         self._unreleased: list[Delivery] = []
-        self.dedup = Dedup(self.consumer.name)
 
     # -- control -------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:
@@ -190,14 +202,8 @@ class ConsumerRuntime:
                 continue
             last_activity = time.monotonic()
             try:
-                try:
-                    self._handle(deliveries)
-                except DatabaseError as exc:
-                    if not database_unreachable():
-                        raise
-                    raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
+                self._handle(deliveries)
             except TransportError as exc:
-                self._release_pending()
                 failures += 1
                 self._reconnect(exc, failures)
             last_activity = time.monotonic()
@@ -227,8 +233,11 @@ class ConsumerRuntime:
             close_old_connections()
         if self.process is None:
             return
+        processed, failures = self.result.processed, self.result.failures
+        if self._outcome is not None:  # between the transactions of a batch
+            processed, failures = processed + self._outcome.processed, failures + self._outcome.failures
         try:
-            if processes.heartbeat(self.process, self.result.processed, self.result.failures):
+            if processes.heartbeat(self.process, processed, failures):
                 self.stop("restart")
         except DatabaseError as exc:
             # The database is down or restarting: one line per heartbeat, no traceback.
@@ -258,6 +267,7 @@ class ConsumerRuntime:
             logger.debug("closing the transport of %s failed", self.consumer.name, exc_info=True)
 
     def _release_pending(self) -> None:
+        """Give back the deliveries in hand that were not dealt with, without a trial."""
         pending, self._pending = self._pending, []
         if pending and self._transport is not None:
             try:
@@ -268,112 +278,67 @@ class ConsumerRuntime:
                 logger.warning("consumer %s: could not release %d message(s); they come back after the "
                                "visibility timeout", self.consumer.name, len(pending))
 
-    def _release_quietly(self, deliveries: list[Delivery]) -> None:
-        try:
-            self.transport.release(deliveries)
-        except TransportError:
-            if self.transport.acks_in_transaction:  # claims in the database outlive the error
-                self._unreleased.extend(deliveries)
-            logger.debug("consumer %s: releasing failed; redelivered later", self.consumer.name, exc_info=True)
-
-    # -- handling ------------------------------------------------------------------
+    # -- one received batch --------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:
-        if self.batch_size > 1 and self.batch_handler is not None:
-            # The batch path looks up processed ids itself, inside its transaction.
-            self.result.received += len(deliveries)
-            self._pending = list(deliveries)  # released if the batch fails midway
-            self._process_batch(self._pending)
-            self._pending = []
-            self.writer_pause.after_transaction()
-            return
+        """Process one received batch with the strategy of this consumer; give back
+        what was not dealt with; add the batch's Outcome to the result once."""
+        outcome = self._outcome = Outcome()
         self._pending = list(deliveries)
-        self.dedup.look_up(deliveries)
-        while self._pending and not self.stopping:
-            self._process_group()
-            # A prefetched batch may take long: stay visibly alive and notice a
-            # restart request between groups, not only after the whole batch.
-            self._tick_if_due()
-            self.writer_pause.after_transaction()
-        self._release_pending()
-
-    def _process_group(self) -> None:
-        """Process pending messages in one transaction, committed every
-        `commit_interval` seconds: one commit (one fsync) per group instead of per
-        message, and the group's de-duplication records and db acks in one statement
-        each. If any handler fails, the whole group rolls back and its messages run
-        again one by one, each in its own transaction, so only the failing one is
-        retried. (Handlers must be idempotent anyway: a rolled-back run is harmless.)"""
-        if self.commit_interval <= 0:
-            delivery = self._pending.pop(0)
-            self.result.received += 1
-            self._process_one(delivery)
-            return
-        group: list[Delivery] = []
-        again: list[Delivery] | None = None
-        done: list[Delivery] = []
-        rejected: set[int] = set()
-        duplicates = 0
         started = time.monotonic()
         try:
-            with transaction.atomic():
-                while self._pending and not self.stopping:
-                    delivery = self._pending.pop(0)
-                    group.append(delivery)
-                    if self._reject(delivery):
-                        rejected.add(id(delivery))
-                        continue
-                    envelope = delivery.envelope
-                    assert envelope is not None
-                    if self.dedup.is_done(envelope.message_id):
-                        duplicates += 1
-                    else:
-                        handler = self._handler_for(envelope.topic)
-                        assert handler is not None
-                        try:
-                            handler(envelope)
-                        except Exception as exc:
-                            raise _GroupFailed(exc) from exc
-                        self.dedup.done(envelope.message_id)
-                    done.append(delivery)
-                    if time.monotonic() - started >= self.commit_interval:
-                        break
-                fresh = self.dedup.unrecorded(d.envelope.message_id for d in done if d.envelope)
-                self.dedup.record(fresh)
-                if done and self.transport.acks_in_transaction:
-                    self.transport.ack(done)
-        except (_GroupFailed, IntegrityError, LostClaim) as exc:
-            # Nothing of the group was committed. Run it again message by message.
-            reason = exc.__cause__ if isinstance(exc, _GroupFailed) else exc
-            logger.info("consumer %s: group of %d rolled back (%s: %s); processing one by one",
-                        self.consumer.name, len(group), type(reason).__name__, reason)
-            if self.transport.acks_in_transaction:
-                self.result.dead -= len(rejected)  # their dead-lettering rolled back too
-                again = group
-            else:
-                again = [d for d in group if id(d) not in rejected]  # dead-lettered for good
-        except Exception:
-            self._pending[:0] = group  # rolled back: give them back with the rest
-            raise
-        if again is not None:
-            # Outside the `except`: a failure logged below must not carry the group's
-            # exception as its context (operators would read two tracebacks for one error).
-            # The messages go back in hand first, so that if the database is gone they
-            # are given back with the rest instead of waiting out a visibility timeout.
-            self._pending[:0] = again
-            self.result.received += len(group) - len(again)
-            self.dedup.look_up(group)
-            for _ in range(len(again)):
-                self.result.received += 1
-                self._process_one(self._pending.pop(0))
-            return
-        self.result.received += len(group)
-        self.dedup.recorded(fresh)
-        self.result.duplicates += duplicates
-        self.result.processed += len(done) - duplicates
-        if done and not self.transport.acks_in_transaction:
-            self.transport.ack(done)
+            try:
+                self._strategy().process(self._pending)
+            except DatabaseError as exc:
+                if not database_unreachable():
+                    raise
+                raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
+        finally:
+            self._release_pending()
+            self.dedup.forget()
+            self._outcome = None
+            outcome.released = len(deliveries) - outcome.received
+            outcome.seconds = time.monotonic() - started
+            self.result.add(outcome)
 
-    def _handler_for(self, topic: str) -> Callable[[Envelope], Any] | None:
+    def _strategy(self) -> Strategy:
+        if self.batch_size > 1 and self.batch_handler is not None:
+            return Batch(self)  # it looks up processed ids itself, inside its transaction
+        if self.commit_interval > 0:
+            return GroupCommit(self)
+        return OneByOne(self)
+
+    def settle(self, outcome: Outcome) -> None:
+        """Count the Outcome of one transaction of the batch in hand. Called by the
+        strategies once that transaction has ended, outside any transaction of theirs."""
+        assert self._outcome is not None, "settle() is called while a batch is in hand"
+        self._outcome += outcome
+        for delivery, reason in outcome.dead_letters:
+            if delivery.envelope is not None and self.consumer.on_dead_letter is not None:
+                self._notify_dead_letter(delivery.envelope, reason)
+
+    def _notify_dead_letter(self, envelope: Envelope, reason: str) -> None:
+        """Tell the consumer's `on_dead_letter` hook; its failure must not stop the loop."""
+        hook = resolve_handler(self.consumer.on_dead_letter)
+        assert hook is not None  # only called when the consumer declares one
+        try:
+            with transaction.atomic():
+                hook(envelope, reason)
+        except Exception:  # the message is safe in the dead letters whatever the hook does
+            logger.exception(
+                "consumer %s: on_dead_letter hook failed for message %s",
+                self.consumer.name, envelope.message_id,
+            )
+
+    def between_transactions(self) -> None:
+        """Called by the strategies between two transactions of a batch: heartbeat and
+        notice a restart request if due, and let other SQLite writers in."""
+        self._tick_if_due()
+        self.writer_pause.after_transaction()
+
+    # -- handlers ------------------------------------------------------------------
+    def handler_for(self, topic: str) -> Callable[[Envelope], Any] | None:
+        """Return the callable that handles one message of `topic`, or None: the
+        consumer's handler, else the topic's, else the batch handler given a list of one."""
         if self.consumer.handler is not None:
             handler = resolve_handler(self.consumer.handler)
         else:
@@ -393,142 +358,6 @@ class ConsumerRuntime:
         if handler is not None and getattr(handler, "batch", False):
             return handler
         return None
-
-    def _reject(self, delivery: Delivery) -> bool:
-        """Dead-letter what must never run; return True if it did."""
-        envelope = delivery.envelope
-        if envelope is None:
-            raw = (delivery.raw or b"")[:200]
-            self._dead_letter(delivery, f"undecodable message: {raw!r}")
-            return True
-        if self._handler_for(envelope.topic) is None:
-            self._dead_letter(delivery, f"topic {envelope.topic!r} is not handled by consumer {self.consumer.name!r}")
-            return True
-        if delivery.trials >= self.max_trials:
-            self._dead_letter(delivery, f"gave up after {delivery.trials} trials")
-            return True
-        return False
-
-    def _process_one(self, delivery: Delivery) -> None:
-        """Run one message in its own transaction with its de-duplication record; ack
-        it inside the transaction on the db transport, right after the commit otherwise."""
-        if self._reject(delivery):
-            return
-        envelope = delivery.envelope
-        assert envelope is not None
-        handler = self._handler_for(envelope.topic)
-        assert handler is not None
-        transport = self.transport
-        duplicate = self.dedup.is_done(envelope.message_id)
-        try:
-            with transaction.atomic():
-                if not duplicate:
-                    handler(envelope)
-                    self.dedup.record([envelope.message_id])
-                if transport.acks_in_transaction:
-                    transport.ack([delivery])
-        except Exception as exc:
-            if isinstance(exc, DatabaseError) and database_unreachable():
-                # Not the message's fault: give it back without a trial (retrying now
-                # would only race through MAX_TRIALS into the dead letters) and let
-                # the loop wait for the database like for a broker.
-                self.result.received -= 1
-                self._release_quietly([delivery])
-                raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
-            self._failed(delivery, exc)
-            return
-        self.dedup.done(envelope.message_id)
-        self.dedup.recorded([envelope.message_id])
-        if not transport.acks_in_transaction:
-            transport.ack([delivery])
-        if duplicate:
-            self.result.duplicates += 1
-            logger.info("consumer %s: message %s already processed; acknowledged without running",
-                        self.consumer.name, envelope.message_id)
-        else:
-            self.result.processed += 1
-
-    def _process_batch(self, deliveries: Sequence[Delivery]) -> None:
-        live = [d for d in deliveries if not self._reject(d)]
-        if not live:
-            return
-        assert self.batch_handler is not None
-        transport = self.transport
-        name = self.consumer.name
-        failed = False
-        try:
-            with transaction.atomic():
-                done = self.dedup.processed(live)
-                fresh: dict[str, Envelope] = {}
-                for d in live:
-                    assert d.envelope is not None
-                    if d.envelope.message_id not in done:
-                        fresh.setdefault(d.envelope.message_id, d.envelope)
-                if fresh:
-                    self.batch_handler(list(fresh.values()))
-                    self.dedup.record(fresh)
-                if transport.acks_in_transaction:
-                    transport.ack(live)
-        except Exception as exc:
-            logger.warning("consumer %s: batch of %d failed (%s); processing one by one", name, len(live), exc)
-            failed = True
-        if failed:
-            # Find the culprit: run the batch's messages one by one instead (outside the
-            # `except`, so their own errors are logged without the batch's as context).
-            # The batch's look-up of processed ids rolled back with it: look again, so
-            # that a redelivered message of a failed batch is skipped, not run again.
-            self.dedup.look_up(live)
-            for delivery in live:
-                self._process_one(delivery)
-            return
-        if not transport.acks_in_transaction:
-            transport.ack(live)
-        self.result.processed += len(fresh)
-        self.result.duplicates += len(live) - len(fresh)
-
-    def _failed(self, delivery: Delivery, exc: Exception) -> None:
-        envelope = delivery.envelope
-        assert envelope is not None
-        self.result.failures += 1
-        reason = f"{type(exc).__name__}: {exc}"
-        logger.error(
-            "consumer %s: message %s (topic %s, trial %d of %d) failed: %s",
-            self.consumer.name, envelope.message_id, envelope.topic,
-            delivery.trials + 1, self.max_trials, reason,
-            exc_info=not isinstance(exc, TransportError),
-        )
-        if delivery.trials + 1 >= self.max_trials:
-            self._dead_letter(delivery, f"failed {delivery.trials + 1} times; last error: {reason}")
-        else:
-            self.transport.retry(delivery, reason)
-
-    def _dead_letter(self, delivery: Delivery, reason: str) -> None:
-        envelope = delivery.envelope
-        logger.error(
-            "consumer %s: dead-lettering message %s from %s: %s",
-            self.consumer.name, envelope.message_id if envelope else "?", delivery.queue, reason,
-        )
-        self.transport.dead_letter(delivery, reason)
-        self.result.dead += 1
-        if envelope is not None and self.consumer.on_dead_letter is not None:
-            self._notify_dead_letter(envelope, reason)
-
-    def _notify_dead_letter(self, envelope: Envelope, reason: str) -> None:
-        """Tell the consumer's `on_dead_letter` hook; its failure must not stop the loop."""
-        hook = resolve_handler(self.consumer.on_dead_letter)
-        assert hook is not None  # only called when the consumer declares one
-        try:
-            with transaction.atomic():
-                hook(envelope, reason)
-        except Exception:  # the message is safe in the dead letters whatever the hook does
-            logger.exception(
-                "consumer %s: on_dead_letter hook failed for message %s",
-                self.consumer.name, envelope.message_id,
-            )
-
-
-class _GroupFailed(Exception):
-    """A handler failed inside a group; the group rolls back and runs one by one."""
 
 
 def run_consumer(name: str, **options: Any) -> RunResult:
