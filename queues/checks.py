@@ -3,7 +3,7 @@
 | id | problem |
 |---|---|
 | queues.E001 | a topic routed to a consumed queue has no handler (neither topic nor consumer) |
-| queues.E002 | a handler or periodic function's dotted path cannot be imported |
+| queues.E002 | a handler, dead-letter callback, periodic function or consumer hook's dotted path cannot be imported |
 | queues.E003 | a binding names an undeclared queue |
 | queues.E004 | a binding names an undeclared exchange |
 | queues.E005 | a binding joins an exchange and a queue on different connections |
@@ -15,6 +15,7 @@
 | queues.E011 | a periodic task names an undeclared consumer |
 | queues.E012 | a consumer's connection differs from its queue's |
 | queues.E013 | a declaration names an unknown connection |
+| queues.E014 | a consumer hook (declared, or in QUEUES["CONSUMER_HOOKS"]) is not a ConsumerHook |
 
 Declaring the same name twice never gets this far: `declare()` raises DeclarationError.
 Topics declared with a pattern name (`async.#`) are catch-all declarations and are
@@ -31,6 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from queues import conf, registry, routing
+from queues.consumer.hooks import hook_target
 from queues.declarations import DEFAULT, Consumer, Topic
 from queues.registry import Registry
 
@@ -48,6 +50,7 @@ def check_declarations(app_configs: Any = None, registry: Registry | None = None
     if any(e.id == "queues.E013" for e in errors):
         return errors  # the rest needs resolvable connections
     errors += _handlers_importable(reg)
+    errors += _hooks(reg)
     errors += _bindings(reg)
     errors += _consumers(reg)
     errors += _publishers(reg)
@@ -82,6 +85,7 @@ def _handlers_importable(reg: Registry) -> list[checks.CheckMessage]:
     paths += [(t, t.handler) for t in reg.topics.values()]
     paths += [(c, c.handler) for c in reg.consumers.values()]
     paths += [(c, c.batch_handler) for c in reg.consumers.values()]
+    paths += [(c, c.on_dead_letter) for c in reg.consumers.values()]
     paths += [(p, p.func) for p in reg.periodics.values()]
     errors: list[checks.CheckMessage] = []
     for obj, path in paths:
@@ -90,6 +94,23 @@ def _handlers_importable(reg: Registry) -> list[checks.CheckMessage]:
                 import_string(path)
             except ImportError as exc:
                 errors.append(_error(f"{type(obj).__name__} {_name(obj)!r}: cannot import {path!r} ({exc})", 2, obj))
+    return errors
+
+
+def _hooks(reg: Registry) -> list[checks.CheckMessage]:
+    specs: list[tuple[Any, str, Any]] = [
+        (c, f"Consumer {c.name!r}", spec) for c in reg.consumers.values() for spec in c.hooks
+    ]
+    specs += [(None, "QUEUES['CONSUMER_HOOKS']", spec) for spec in conf.get("CONSUMER_HOOKS")]
+    errors: list[checks.CheckMessage] = []
+    for obj, where, spec in specs:
+        try:
+            hook_target(spec)
+        except ImportError as exc:
+            errors.append(_error(f"{where}: cannot import hook {spec!r} ({exc})", 2, obj))
+        except ImproperlyConfigured as exc:
+            errors.append(_error(f"{where}: {exc}", 14, obj,
+                                 hint="Subclass queues.consumer.hooks.ConsumerHook."))
     return errors
 
 

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_INTERVAL": 5.0,
     # Extra modules imported at start-up for their declarations (besides apps' queues.py).
     "DECLARATION_MODULES": [],
+    # Runtime hooks attached to every consumer: dotted paths of ConsumerHook subclasses
+    # (queues/consumer/hooks.py), instantiated once per consumer runtime.
+    "CONSUMER_HOOKS": [],
     "EMBEDDED_CONSUMERS": True,
     "RUNNER": {},
 }

@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection
 
 from queues import conf, processes
 from queues import registry as registry_module
@@ -29,6 +29,7 @@ from queues.backoff import Backoff
 from queues.consumer.database import DatabaseUnavailable, WriterPause, database_unreachable
 from queues.consumer.dedup import Dedup
 from queues.consumer.failures import FailurePolicy
+from queues.consumer.hooks import HookSpec, load_hooks
 from queues.consumer.outcome import Outcome
 from queues.consumer.strategies import Batch, GroupCommit, OneByOne, Strategy
 from queues.declarations import Consumer, resolve_handler
@@ -65,7 +66,12 @@ class RunResult:
 
 
 class ConsumerRuntime:
-    """Runs one consumer in the calling thread. Not thread-safe except `stop()`."""
+    """Runs one consumer in the calling thread. Not thread-safe except `stop()`.
+
+    `hooks` are attached to this runtime after QUEUES["CONSUMER_HOOKS"] and the
+    consumer's declared ones (see hooks.py); the options default to the consumer's
+    declaration and the settings.
+    """
 
     def __init__(
         self,
@@ -82,6 +88,7 @@ class ConsumerRuntime:
         max_trials: int | None = None,
         commit_interval: float | None = None,
         registry: registry_module.Registry | None = None,
+        hooks: Sequence[HookSpec] = (),
     ) -> None:
         self.registry = registry or registry_module.current()
         self.consumer = consumer if isinstance(consumer, Consumer) else self.registry.consumer(consumer)
@@ -107,6 +114,8 @@ class ConsumerRuntime:
         self.failures = FailurePolicy(
             self.consumer.name, self.max_trials, lambda topic: self.handler_for(topic) is not None
         )
+        # QUEUES["CONSUMER_HOOKS"], the declaration's and `hooks`, one instance per runtime.
+        self.hooks = load_hooks(self.consumer, hooks)
         self.result = RunResult()
         self.process: ConsumerProcess | None = None
         self._stop = threading.Event()
@@ -281,7 +290,9 @@ class ConsumerRuntime:
     # -- one received batch --------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:
         """Process one received batch with the strategy of this consumer; give back
-        what was not dealt with; add the batch's Outcome to the result once."""
+        what was not dealt with; add the batch's Outcome to the result once. The hooks
+        hear of the batch before and after, whatever happens in between."""
+        self.hooks.before_process(self, list(deliveries))
         outcome = self._outcome = Outcome()
         self._pending = list(deliveries)
         started = time.monotonic()
@@ -299,6 +310,7 @@ class ConsumerRuntime:
             outcome.released = len(deliveries) - outcome.received
             outcome.seconds = time.monotonic() - started
             self.result.add(outcome)
+            self.hooks.after_process(self, outcome)
 
     def _strategy(self) -> Strategy:
         if self.batch_size > 1 and self.batch_handler is not None:
@@ -308,26 +320,13 @@ class ConsumerRuntime:
         return OneByOne(self)
 
     def settle(self, outcome: Outcome) -> None:
-        """Count the Outcome of one transaction of the batch in hand. Called by the
-        strategies once that transaction has ended, outside any transaction of theirs."""
+        """Count the Outcome of one transaction of the batch in hand, and tell the hooks
+        of its dead letters. Called by the strategies once that transaction has ended,
+        outside any transaction of theirs."""
         assert self._outcome is not None, "settle() is called while a batch is in hand"
         self._outcome += outcome
         for delivery, reason in outcome.dead_letters:
-            if delivery.envelope is not None and self.consumer.on_dead_letter is not None:
-                self._notify_dead_letter(delivery.envelope, reason)
-
-    def _notify_dead_letter(self, envelope: Envelope, reason: str) -> None:
-        """Tell the consumer's `on_dead_letter` hook; its failure must not stop the loop."""
-        hook = resolve_handler(self.consumer.on_dead_letter)
-        assert hook is not None  # only called when the consumer declares one
-        try:
-            with transaction.atomic():
-                hook(envelope, reason)
-        except Exception:  # the message is safe in the dead letters whatever the hook does
-            logger.exception(
-                "consumer %s: on_dead_letter hook failed for message %s",
-                self.consumer.name, envelope.message_id,
-            )
+            self.hooks.after_dead_letter(self, delivery, reason)
 
     def between_transactions(self) -> None:
         """Called by the strategies between two transactions of a batch: heartbeat and
