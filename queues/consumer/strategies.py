@@ -214,8 +214,8 @@ class GroupCommit(Strategy):
                 break
 
     def _after_rollback(self, group: _Group, pending: list[Delivery]) -> int:
-        """Put the rolled-back group's deliveries that are still to be dealt with back
-        at the front of `pending`; return how many.
+        """Return how many of the rolled-back group's deliveries (at the front of
+        `pending`) are still to be dealt with, dropping the others from `pending`.
 
         On the db transport their dead-lettering rolled back too: all of them. On amqp
         the dead-lettered ones were published to the dead-letter queue for good: they
