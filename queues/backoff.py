@@ -44,7 +44,9 @@ class Backoff:
 
     def __post_init__(self) -> None:
         if self.delay < 0 or self.max_delay < self.delay:
-            raise ValueError(f"a backoff needs 0 <= delay <= max_delay, got {self.delay} and {self.max_delay}")
+            raise ValueError(
+                f"a backoff needs 0 <= delay <= max_delay, got {self.delay} and {self.max_delay}"
+            )
         if self.factor < 1:
             raise ValueError(f"a backoff's factor must be at least 1, got {self.factor}")
         if self.attempts is not None and self.attempts < 1:

@@ -61,7 +61,16 @@ def test_a_backoff_that_makes_no_sense_is_refused(options):
 def test_a_consumer_reconnects_after_half_a_second_then_doubling_up_to_30_s_for_ever():
     from queues.consumer import RECONNECT_BACKOFF
 
-    assert [RECONNECT_BACKOFF.pause_before(n) for n in range(2, 10)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert [RECONNECT_BACKOFF.pause_before(n) for n in range(2, 10)] == [
+        0.5,
+        1,
+        2,
+        4,
+        8,
+        16,
+        30,
+        30,
+    ]
     assert not RECONNECT_BACKOFF.gives_up_after(10_000)
 
 
@@ -87,7 +96,14 @@ def test_the_runner_restarts_a_crashed_consumer_after_1_2_4_s_up_to_its_max_back
 
     runner = Runner(options={"consumers": [], "max_backoff": 10}, registry=Registry())
 
-    assert [runner.crash_backoff.pause_before(crashes + 1) for crashes in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+    assert [runner.crash_backoff.pause_before(crashes + 1) for crashes in range(1, 7)] == [
+        1,
+        2,
+        4,
+        8,
+        10,
+        10,
+    ]
 
 
 def test_the_embedded_server_restarts_a_crashed_consumer_after_5_s_every_time():

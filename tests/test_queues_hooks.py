@@ -44,7 +44,9 @@ class Recorder(ConsumerHook):
 
     def after_dead_letter(self, runtime, delivery, reason):
         self.calls.append(("dead", reason))
-        self.dead_letters.append((delivery.envelope.message_id if delivery.envelope else "?", reason))
+        self.dead_letters.append(
+            (delivery.envelope.message_id if delivery.envelope else "?", reason)
+        )
         self.in_transaction.append(connection.in_atomic_block)
 
 
@@ -65,7 +67,14 @@ def _totals(outcomes: list[Outcome]) -> tuple[int, int, int, int, int, int]:
     total = Outcome()
     for outcome in outcomes:
         total += outcome
-    return total.received, total.processed, total.duplicates, total.failures, total.dead, total.released
+    return (
+        total.received,
+        total.processed,
+        total.duplicates,
+        total.failures,
+        total.dead,
+        total.released,
+    )
 
 
 def _wait_until_queued(make_transport, queue: str, count: int) -> None:
@@ -90,15 +99,27 @@ def test_hooks_hear_of_each_received_batch_once_after_it_committed_with_its_coun
     runtime = _consume(names["consumer"], recorder, max_trials=1)
 
     kinds = [kind for kind, _ in recorder.calls if kind != "dead"]
-    assert kinds and kinds == ["before", "after"] * (len(kinds) // 2), "one before and one after per batch"
-    assert all(received == outcome.received + outcome.released for received, outcome in recorder.batches)
+    assert kinds and kinds == ["before", "after"] * (len(kinds) // 2), (
+        "one before and one after per batch"
+    )
+    assert all(
+        received == outcome.received + outcome.released for received, outcome in recorder.batches
+    )
     outcomes = [outcome for _, outcome in recorder.batches]
     assert _totals(outcomes) == (8, 6, 1, 1, 1, 0)
     result = runtime.result
-    assert (result.received, result.processed, result.duplicates, result.failures, result.dead) == (8, 6, 1, 1, 1)
+    assert (result.received, result.processed, result.duplicates, result.failures, result.dead) == (
+        8,
+        6,
+        1,
+        1,
+        1,
+    )
     ran = sorted(str(e.body["n"]) for outcome in outcomes for e in outcome.envelopes)
     assert ran == ["0", "1", "2", "3", "4", "twice"]
-    assert recorder.committed == [len(outcome.envelopes) for outcome in outcomes], "their work was committed"
+    assert recorder.committed == [len(outcome.envelopes) for outcome in outcomes], (
+        "their work was committed"
+    )
     assert not any(recorder.in_transaction), "hooks run outside any transaction"
     assert all(outcome.seconds > 0 for outcome in outcomes)
 
@@ -112,12 +133,14 @@ def test_a_group_that_rolls_back_and_runs_again_one_by_one_reports_each_message_
     )
     registry.declare(Topic("work.item", handler=record_work))
     make_transport().setup(registry.topology(transport_kind))
-    publish_many([
-        ("work.item", {"n": 0}, None),
-        ("nobody.handles.this", {"n": "unhandled"}, None),  # dead-lettered inside the group
-        ("work.item", {"n": 1, "poison": True}, None),  # fails: the group rolls back
-        ("work.item", {"n": 2}, None),
-    ])
+    publish_many(
+        [
+            ("work.item", {"n": 0}, None),
+            ("nobody.handles.this", {"n": "unhandled"}, None),  # dead-lettered inside the group
+            ("work.item", {"n": 1, "poison": True}, None),  # fails: the group rolls back
+            ("work.item", {"n": 2}, None),
+        ]
+    )
     _wait_until_queued(make_transport, names["queue"], 4)
     recorder = Recorder()
 
@@ -126,7 +149,13 @@ def test_a_group_that_rolls_back_and_runs_again_one_by_one_reports_each_message_
     assert "group of 3 rolled back (RuntimeError: poison)" in caplog.text
     ((received, outcome),) = recorder.batches
     assert received == 4
-    assert (outcome.received, outcome.processed, outcome.failures, outcome.dead, outcome.released) == (4, 2, 1, 2, 0)
+    assert (
+        outcome.received,
+        outcome.processed,
+        outcome.failures,
+        outcome.dead,
+        outcome.released,
+    ) == (4, 2, 1, 2, 0)
     assert sorted(e.body["n"] for e in outcome.envelopes) == [0, 2]
     assert sorted(Group.objects.values_list("name", flat=True)) == ["handled 0", "handled 2"]
     reasons = sorted(reason for _, reason in recorder.dead_letters)
@@ -134,7 +163,9 @@ def test_a_group_that_rolls_back_and_runs_again_one_by_one_reports_each_message_
     assert reasons[0].startswith("failed 1 times; last error: RuntimeError: poison")
     assert reasons[1].startswith("topic 'nobody.handles.this' is not handled")
     assert sorted(told) == reasons, "the consumer's on_dead_letter hears of each once too"
-    assert [reason for _, reason in outcome.dead_letters] == [reason for kind, reason in recorder.calls if kind == "dead"]
+    assert [reason for _, reason in outcome.dead_letters] == [
+        reason for kind, reason in recorder.calls if kind == "dead"
+    ]
     assert (runtime.result.received, runtime.result.processed, runtime.result.dead) == (4, 2, 2)
 
 
@@ -152,7 +183,9 @@ def test_after_dead_letter_hears_of_a_poison_message_once_it_is_in_the_dead_lett
     class DeadLetterWatcher(ConsumerHook):
         def after_dead_letter(self, runtime, delivery, reason):
             if transport_kind == "db":
-                seen_dead.append(QueueMessage.objects.filter(queue=names["queue"], status="dead").count())
+                seen_dead.append(
+                    QueueMessage.objects.filter(queue=names["queue"], status="dead").count()
+                )
             else:
                 seen_dead.append(make_transport().count(dlq))
 
@@ -161,7 +194,9 @@ def test_after_dead_letter_hears_of_a_poison_message_once_it_is_in_the_dead_lett
 
     runtime = _consume(names["consumer"], DeadLetterWatcher, recorder, max_trials=2)
 
-    assert recorder.dead_letters == [(message_id, "failed 2 times; last error: ValueError: cannot digest this")]
+    assert recorder.dead_letters == [
+        (message_id, "failed 2 times; last error: ValueError: cannot digest this")
+    ]
     assert seen_dead == [1], "the message was in the dead letters when the hook was called"
     assert (runtime.result.failures, runtime.result.dead) == (2, 1)
 
@@ -182,19 +217,29 @@ def test_a_failing_hook_neither_stops_the_consumer_nor_loses_a_message(
 ):
     names = simple_topology(unique, transport_kind, handler=record_work)
     make_transport().setup(registry.topology(transport_kind))
-    publish_many([("t", {"n": n}, None) for n in range(3)] + [("t", {"n": "bad", "poison": True}, None)])
+    publish_many(
+        [("t", {"n": n}, None) for n in range(3)] + [("t", {"n": "bad", "poison": True}, None)]
+    )
     recorder = Recorder()
 
     runtime = _consume(names["consumer"], Exploding, recorder, max_trials=1)
 
-    assert sorted(Group.objects.values_list("name", flat=True)) == ["handled 0", "handled 1", "handled 2"]
+    assert sorted(Group.objects.values_list("name", flat=True)) == [
+        "handled 0",
+        "handled 1",
+        "handled 2",
+    ]
     assert (runtime.result.processed, runtime.result.dead) == (3, 1)
     assert make_transport().count(names["queue"]) == 0
-    assert _totals([outcome for _, outcome in recorder.batches])[:5] == (4, 3, 0, 1, 1), "the next hook still ran"
+    assert _totals([outcome for _, outcome in recorder.batches])[:5] == (4, 3, 0, 1, 1), (
+        "the next hook still ran"
+    )
     assert len(recorder.dead_letters) == 1
     failures = [r for r in caplog.records if "hook Exploding." in r.getMessage()]
     assert {r.getMessage().split("hook ")[1] for r in failures} == {
-        "Exploding.before_process failed", "Exploding.after_process failed", "Exploding.after_dead_letter failed",
+        "Exploding.before_process failed",
+        "Exploding.after_process failed",
+        "Exploding.after_dead_letter failed",
     }
     assert all(r.exc_info is not None for r in failures), "logged with its traceback"
 
@@ -211,7 +256,9 @@ class FlakyRetry(DbTransport):
         super().retry(delivery, error)
 
 
-def test_after_process_hears_of_a_batch_that_failed_midway_with_what_was_done_so_far(queue_registry, unique):
+def test_after_process_hears_of_a_batch_that_failed_midway_with_what_was_done_so_far(
+    queue_registry, unique
+):
     attempts: list[int] = []
 
     def handler(env):
@@ -224,13 +271,19 @@ def test_after_process_hears_of_a_batch_that_failed_midway_with_what_was_done_so
     publish_many([("t", {"n": n}, None) for n in range(3)])
     recorder = Recorder()
 
-    runtime = _consume(names["consumer"], recorder, transport=FlakyRetry(), commit_interval=0, max_idle_time=1.5)
+    runtime = _consume(
+        names["consumer"], recorder, transport=FlakyRetry(), commit_interval=0, max_idle_time=1.5
+    )
 
     first, *later = [outcome for _, outcome in recorder.batches]
     assert (first.received, first.processed, first.released) == (1, 1, 2)
     assert [e.body["n"] for e in first.envelopes] == [0]
     assert _totals(later)[:3] == (2, 2, 0), "the two given back ran later"
-    assert sorted(Group.objects.values_list("name", flat=True)) == ["handled 0", "handled 1", "handled 2"]
+    assert sorted(Group.objects.values_list("name", flat=True)) == [
+        "handled 0",
+        "handled 1",
+        "handled 2",
+    ]
     assert (runtime.result.received, runtime.result.processed, runtime.result.failures) == (3, 3, 0)
 
 
@@ -260,10 +313,14 @@ class Given(Named):
     pass
 
 
-def test_hooks_declared_on_the_consumer_and_in_the_settings_both_attach(queue_registry, unique, settings):
+def test_hooks_declared_on_the_consumer_and_in_the_settings_both_attach(
+    queue_registry, unique, settings
+):
     settings.QUEUES = {**settings.QUEUES, "CONSUMER_HOOKS": [f"{__name__}.FromSettings"]}
     shared = Named()
-    names = simple_topology(unique, "db", handler=record_work, hooks=[Declared, f"{__name__}.ByPath", shared])
+    names = simple_topology(
+        unique, "db", handler=record_work, hooks=[Declared, f"{__name__}.ByPath", shared]
+    )
     CALLS.clear()
 
     for n in range(2):
@@ -273,7 +330,10 @@ def test_hooks_declared_on_the_consumer_and_in_the_settings_both_attach(queue_re
     order = [name for name, _ in CALLS]
     assert order == ["FromSettings", "Declared", "ByPath", "Named", "Given"] * 2
     instances = {name: {ident for other, ident in CALLS if other == name} for name in order}
-    assert [len(instances[name]) for name in ("FromSettings", "Declared", "ByPath", "Given")] == [2, 2, 2, 2], (
-        "a class is instantiated once per runtime"
-    )
+    assert [len(instances[name]) for name in ("FromSettings", "Declared", "ByPath", "Given")] == [
+        2,
+        2,
+        2,
+        2,
+    ], "a class is instantiated once per runtime"
     assert instances["Named"] == {id(shared)}, "an instance is used as given"

@@ -89,8 +89,12 @@ class FailurePolicy:
         error = f"{type(exc).__name__}: {exc}"
         logger.error(
             "consumer %s: message %s (topic %s, trial %d of %d) failed: %s",
-            self.consumer, envelope.message_id, envelope.topic,
-            delivery.trials + 1, self.max_trials, error,
+            self.consumer,
+            envelope.message_id,
+            envelope.topic,
+            delivery.trials + 1,
+            self.max_trials,
+            error,
             exc_info=None if isinstance(exc, TransportError) else exc,
         )
         outcome = self.apply(transport, delivery, self.decide(delivery, error))
@@ -105,7 +109,10 @@ class FailurePolicy:
         envelope = delivery.envelope
         logger.error(
             "consumer %s: dead-lettering message %s from %s: %s",
-            self.consumer, envelope.message_id if envelope else "?", delivery.queue, decision.reason,
+            self.consumer,
+            envelope.message_id if envelope else "?",
+            delivery.queue,
+            decision.reason,
         )
         transport.dead_letter(delivery, decision.reason)
         return Outcome.dead_lettered(delivery, decision.reason)

@@ -85,7 +85,8 @@ class OnDeadLetter(ConsumerHook):
         except Exception:
             logger.exception(
                 "consumer %s: on_dead_letter hook failed for message %s",
-                runtime.consumer.name, envelope.message_id,
+                runtime.consumer.name,
+                envelope.message_id,
             )
 
 
@@ -96,7 +97,9 @@ def hook_target(spec: HookSpec) -> type[ConsumerHook] | ConsumerHook:
     not a ConsumerHook (subclass or instance). Nothing is instantiated.
     """
     target = import_string(spec) if isinstance(spec, str) else spec
-    if isinstance(target, ConsumerHook) or (isinstance(target, type) and issubclass(target, ConsumerHook)):
+    if isinstance(target, ConsumerHook) or (
+        isinstance(target, type) and issubclass(target, ConsumerHook)
+    ):
         return target
     raise ImproperlyConfigured(f"consumer hook {spec!r} is not a ConsumerHook subclass or instance")
 
@@ -130,7 +133,9 @@ class Hooks:
             try:
                 getattr(hook, method)(*args)
             except Exception:
-                logger.exception("consumer %s: hook %s.%s failed", self.consumer, type(hook).__name__, method)
+                logger.exception(
+                    "consumer %s: hook %s.%s failed", self.consumer, type(hook).__name__, method
+                )
 
 
 def load_hooks(consumer: Consumer, extra: Iterable[HookSpec] = ()) -> Hooks:

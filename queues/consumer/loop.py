@@ -91,13 +91,17 @@ class ConsumerRuntime:
         hooks: Sequence[HookSpec] = (),
     ) -> None:
         self.registry = registry or registry_module.current()
-        self.consumer = consumer if isinstance(consumer, Consumer) else self.registry.consumer(consumer)
+        self.consumer = (
+            consumer if isinstance(consumer, Consumer) else self.registry.consumer(consumer)
+        )
         self.connection = self.registry.consumer_connection(self.consumer)
         self._transport = transport
         self._owns_transport = transport is None
         self.max_messages = max_messages if max_messages is not None else self.consumer.max_messages
         self.batch_size = max(1, batch_size)
-        self.max_idle_time = max_idle_time if max_idle_time is not None else self.consumer.max_idle_time
+        self.max_idle_time = (
+            max_idle_time if max_idle_time is not None else self.consumer.max_idle_time
+        )
         self.sleep = float(sleep if sleep is not None else self.consumer.sleep)
         self.single_instance = single_instance
         self.register = register
@@ -130,7 +134,7 @@ class ConsumerRuntime:
 
     # -- control -------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:
-        """Ask the loop to exit after the current message (safe from signal handlers and threads)."""
+        """Ask the loop to exit after the current message (safe from signals and threads)."""
         self._stop_reason = reason
         self._stop.set()
         transport = self._transport
@@ -154,7 +158,12 @@ class ConsumerRuntime:
             self.process = processes.register(
                 self.consumer.name, self.connection, single_instance=self.single_instance
             )
-        logger.info("consumer %s started on queue %s (%s)", self.consumer.name, self.consumer.queue, self.connection)
+        logger.info(
+            "consumer %s started on queue %s (%s)",
+            self.consumer.name,
+            self.consumer.queue,
+            self.connection,
+        )
         try:
             self.result.reason = self._loop()
         finally:
@@ -164,12 +173,19 @@ class ConsumerRuntime:
                 self._close_transport()
             if self.process is not None:
                 processes.unregister(
-                    self.process, self.result.reason or "crashed", self.result.processed, self.result.failures
+                    self.process,
+                    self.result.reason or "crashed",
+                    self.result.processed,
+                    self.result.failures,
                 )
         logger.info(
             "consumer %s exits (%s): %d processed, %d duplicates, %d failures, %d dead-lettered",
-            self.consumer.name, self.result.reason, self.result.processed,
-            self.result.duplicates, self.result.failures, self.result.dead,
+            self.consumer.name,
+            self.result.reason,
+            self.result.processed,
+            self.result.duplicates,
+            self.result.failures,
+            self.result.dead,
         )
         return self.result
 
@@ -186,7 +202,9 @@ class ConsumerRuntime:
             if remaining == 0:
                 return "max_messages"
             idle_left = (
-                self.max_idle_time - (time.monotonic() - last_activity) if self.max_idle_time is not None else None
+                self.max_idle_time - (time.monotonic() - last_activity)
+                if self.max_idle_time is not None
+                else None
             )
             if idle_left is not None and idle_left <= 0:
                 return "max_idle_time"
@@ -200,7 +218,9 @@ class ConsumerRuntime:
                 if self._unreleased:
                     self.transport.release(self._unreleased)
                     self._unreleased = []
-                deliveries = self.transport.receive(self.consumer.queue, self._want(remaining), timeout)
+                deliveries = self.transport.receive(
+                    self.consumer.queue, self._want(remaining), timeout
+                )
                 failures = 0
             except TransportError as exc:
                 failures += 1
@@ -244,7 +264,10 @@ class ConsumerRuntime:
             return
         processed, failures = self.result.processed, self.result.failures
         if self._outcome is not None:  # between the transactions of a batch
-            processed, failures = processed + self._outcome.processed, failures + self._outcome.failures
+            processed, failures = (
+                processed + self._outcome.processed,
+                failures + self._outcome.failures,
+            )
         try:
             if processes.heartbeat(self.process, processed, failures):
                 self.stop("restart")
@@ -260,7 +283,12 @@ class ConsumerRuntime:
         if self.stopping:
             return  # the loop exits next; nothing to reconnect for
         pause = RECONNECT_BACKOFF.pause_before(failures + 1)
-        logger.warning("consumer %s: transport failed (%s); reconnecting in %.1fs", self.consumer.name, exc, pause)
+        logger.warning(
+            "consumer %s: transport failed (%s); reconnecting in %.1fs",
+            self.consumer.name,
+            exc,
+            pause,
+        )
         if self._owns_transport and self._transport is not None and not self._unreleased:
             self._close_transport()
             self._transport = None
@@ -284,8 +312,12 @@ class ConsumerRuntime:
             except TransportError:
                 if self._transport.acks_in_transaction:  # claims in the database outlive the error
                     self._unreleased.extend(pending)
-                logger.warning("consumer %s: could not release %d message(s); they come back after the "
-                               "visibility timeout", self.consumer.name, len(pending))
+                logger.warning(
+                    "consumer %s: could not release %d message(s); they come back after the "
+                    "visibility timeout",
+                    self.consumer.name,
+                    len(pending),
+                )
 
     # -- one received batch --------------------------------------------------------
     def _handle(self, deliveries: list[Delivery]) -> None:

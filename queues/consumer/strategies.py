@@ -102,8 +102,11 @@ class OneByOne(Strategy):
         if not transport.acks_in_transaction:
             transport.ack([delivery])
         if duplicate:
-            logger.info("consumer %s: message %s already processed; acknowledged without running",
-                        runtime.consumer.name, envelope.message_id)
+            logger.info(
+                "consumer %s: message %s already processed; acknowledged without running",
+                runtime.consumer.name,
+                envelope.message_id,
+            )
             return Outcome(received=1, duplicates=1)
         return Outcome(received=1, processed=1, envelopes=[envelope])
 
@@ -165,7 +168,9 @@ class GroupCommit(Strategy):
                 transport.ack(group.done)
             del pending[: len(group.deliveries)]
             outcome = Outcome(
-                received=len(group.done), processed=len(group.ran), duplicates=group.duplicates,
+                received=len(group.done),
+                processed=len(group.ran),
+                duplicates=group.duplicates,
                 envelopes=group.ran,
             )
             for refused in group.refused.values():
@@ -175,8 +180,13 @@ class GroupCommit(Strategy):
         # Outside the `except`: a failure logged below must not carry the group's
         # exception as its context (operators would read two tracebacks for one error).
         reason = rolled_back.__cause__ if isinstance(rolled_back, _GroupFailed) else rolled_back
-        logger.info("consumer %s: group of %d rolled back (%s: %s); processing one by one",
-                    runtime.consumer.name, len(group.deliveries), type(reason).__name__, reason)
+        logger.info(
+            "consumer %s: group of %d rolled back (%s: %s); processing one by one",
+            runtime.consumer.name,
+            len(group.deliveries),
+            type(reason).__name__,
+            reason,
+        )
         again = self._after_rollback(group, pending)
         dedup.look_up(group.deliveries)  # what the group marked done was undone
         one_by_one = OneByOne(runtime)
@@ -267,7 +277,10 @@ class Batch(Strategy):
         if not runtime.transport.acks_in_transaction:
             runtime.transport.ack(pending)
         outcome = Outcome(
-            received=len(pending), processed=len(ran), duplicates=len(pending) - len(ran), envelopes=ran
+            received=len(pending),
+            processed=len(ran),
+            duplicates=len(pending) - len(ran),
+            envelopes=ran,
         )
         pending.clear()
         runtime.settle(outcome)
@@ -293,7 +306,11 @@ class Batch(Strategy):
                 if transport.acks_in_transaction:
                     transport.ack(live)
         except Exception as exc:
-            logger.warning("consumer %s: batch of %d failed (%s); processing one by one",
-                           runtime.consumer.name, len(live), exc)
+            logger.warning(
+                "consumer %s: batch of %d failed (%s); processing one by one",
+                runtime.consumer.name,
+                len(live),
+                exc,
+            )
             return None
         return list(fresh.values())
