@@ -57,7 +57,9 @@ def record_work(env) -> None:
 
 
 def _consume(name: str, *hooks: Any, **options: Any) -> ConsumerRuntime:
-    options = {"max_idle_time": 0.6, "sleep": 0.2, "register": False, **options}
+    """Run the consumer here until it has dealt with `max_messages` (the idle time
+    only ends a run that went wrong)."""
+    options = {"max_idle_time": 5, "sleep": 0.2, "register": False, **options}
     runtime = ConsumerRuntime(name, hooks=list(hooks), **options)
     runtime.run()
     return runtime
@@ -96,7 +98,7 @@ def test_hooks_hear_of_each_received_batch_once_after_it_committed_with_its_coun
     publish("t", {"n": "bad", "poison": True})
     recorder = Recorder()
 
-    runtime = _consume(names["consumer"], recorder, max_trials=1)
+    runtime = _consume(names["consumer"], recorder, max_trials=1, max_messages=8)
 
     kinds = [kind for kind, _ in recorder.calls if kind != "dead"]
     assert kinds and kinds == ["before", "after"] * (len(kinds) // 2), (
@@ -144,7 +146,7 @@ def test_a_group_that_rolls_back_and_runs_again_one_by_one_reports_each_message_
     _wait_until_queued(make_transport, names["queue"], 4)
     recorder = Recorder()
 
-    runtime = _consume(names["consumer"], recorder, max_trials=1, commit_interval=5)
+    runtime = _consume(names["consumer"], recorder, max_trials=1, commit_interval=5, max_messages=4)
 
     assert "group of 3 rolled back (RuntimeError: poison)" in caplog.text
     ((received, outcome),) = recorder.batches
@@ -192,7 +194,7 @@ def test_after_dead_letter_hears_of_a_poison_message_once_it_is_in_the_dead_lett
     recorder = Recorder()
     message_id = publish("t", {"n": 7})
 
-    runtime = _consume(names["consumer"], DeadLetterWatcher, recorder, max_trials=2)
+    runtime = _consume(names["consumer"], DeadLetterWatcher, recorder, max_trials=2, max_messages=2)
 
     assert recorder.dead_letters == [
         (message_id, "failed 2 times; last error: ValueError: cannot digest this")
@@ -222,7 +224,7 @@ def test_a_failing_hook_neither_stops_the_consumer_nor_loses_a_message(
     )
     recorder = Recorder()
 
-    runtime = _consume(names["consumer"], Exploding, recorder, max_trials=1)
+    runtime = _consume(names["consumer"], Exploding, recorder, max_trials=1, max_messages=4)
 
     assert sorted(Group.objects.values_list("name", flat=True)) == [
         "handled 0",
@@ -272,7 +274,7 @@ def test_after_process_hears_of_a_batch_that_failed_midway_with_what_was_done_so
     recorder = Recorder()
 
     runtime = _consume(
-        names["consumer"], recorder, transport=FlakyRetry(), commit_interval=0, max_idle_time=1.5
+        names["consumer"], recorder, transport=FlakyRetry(), commit_interval=0, max_messages=3
     )
 
     first, *later = [outcome for _, outcome in recorder.batches]
@@ -325,7 +327,7 @@ def test_hooks_declared_on_the_consumer_and_in_the_settings_both_attach(
 
     for n in range(2):
         publish("t", {"n": n})
-        _consume(names["consumer"], Given)
+        _consume(names["consumer"], Given, max_messages=1)
 
     order = [name for name, _ in CALLS]
     assert order == ["FromSettings", "Declared", "ByPath", "Named", "Given"] * 2
