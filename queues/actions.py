@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from queues import conf, processes
+from queues import processes
+from queues.conf import queue_settings
 from queues.models import ProcessedMessage
 from queues.transports import db
 
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 def cleanup() -> dict[str, int]:
     """Delete done db-transport messages older than DB_KEEP_DONE_HOURS, de-duplication
     records older than DEDUP_KEEP_HOURS and rows of consumers stopped a day ago."""
-    dedup_cutoff = timezone.now() - timedelta(hours=conf.get("DEDUP_KEEP_HOURS"))
+    dedup_cutoff = timezone.now() - timedelta(hours=queue_settings.DEDUP_KEEP_HOURS)
     result = {
         "messages": db.cleanup(),
         "processed": ProcessedMessage.objects.filter(processed_at__lt=dedup_cutoff).delete()[0],

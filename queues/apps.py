@@ -19,6 +19,6 @@ class QueuesConfig(AppConfig):
         # in its own queues.py.
         autodiscover_modules("queues")
         # Declarations outside apps (QUEUES["DECLARATION_MODULES"]), e.g. a deployment's own.
-        for module in conf.get("DECLARATION_MODULES"):
+        for module in conf.queue_settings.DECLARATION_MODULES:
             import_module(module)
         checks.register()

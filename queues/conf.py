@@ -57,6 +57,9 @@ queue_settings = AppSettings(
         "DECLARATION_MODULES": ([], text_list),
         # Whether `serve` runs the db-transport consumers in threads of the server.
         "EMBEDDED_CONSUMERS": (True, boolean),
+        # Hooks attached to every consumer (dotted paths of queues.consumer.ConsumerHook
+        # subclasses), before those a Consumer declares.
+        "CONSUMER_HOOKS": ([], text_list),
         # The supervising runner (Magento's cron_consumers_runner): `runner_options()`.
         "RUNNER_MAX_MESSAGES": (10_000, integer),
         "RUNNER_CONSUMERS": ([], text_list),  # empty: every declared consumer
@@ -67,13 +70,6 @@ queue_settings = AppSettings(
         "RUNNER_MAX_BACKOFF": (60.0, number),
     },
 )
-
-
-def get(key: str) -> Any:
-    """Return one setting (the older spelling of `getattr(queue_settings, key)`)."""
-    if key not in queue_settings.declarations:
-        raise KeyError(f"unknown QUEUES setting {key!r}")
-    return getattr(queue_settings, key)
 
 
 def runner_options() -> dict[str, Any]:

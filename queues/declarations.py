@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from queues.consumer.hooks import ConsumerHook
 
 Handler = Callable[..., Any] | str  # a callable, or its dotted path "app.module.function"
 
@@ -61,7 +64,8 @@ class Queue:
 
 @dataclass(frozen=True)
 class Binding:
-    """queue_topology.xml: route topics matching `topic` (`*` one word, `#` zero or more) to `queue`."""
+    """queue_topology.xml: route topics matching `topic` (`*` one word, `#` zero or more)
+    to `queue`."""
 
     id: str
     exchange: str
@@ -91,6 +95,9 @@ class Consumer:
     `on_dead_letter(envelope, reason)` is called, in a transaction of its own, after
     a decodable message was dead-lettered, so that the app can record that its work
     was given up (an error there is logged; the message stays in the dead letters).
+    `hooks` are runtime hooks attached to every run of this consumer: ConsumerHook
+    subclasses, instances of one, or dotted paths of subclasses (see
+    queues/consumer/hooks.py).
     """
 
     name: str
@@ -104,6 +111,10 @@ class Consumer:
     allow_shared_topics: bool = False  # opt out of the double-processing check
     batch_handler: Handler | None = None
     on_dead_letter: Handler | None = None
+    hooks: tuple[Handler | ConsumerHook, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hooks", tuple(self.hooks))  # a list given, or read from JSON
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,18 @@ import threading
 
 from django.db import connection
 
-from queues import conf
 from queues import registry as registry_module
+from queues.backoff import Backoff
+from queues.conf import queue_settings
 from queues.consumer import ConsumerRuntime
 from queues.declarations import Consumer
 from queues.periodic import PeriodicSchedule
 
 logger = logging.getLogger(__name__)
 
-CRASH_PAUSE = 5.0  # seconds before a crashed embedded consumer starts again
+# A crashed embedded consumer starts again after 5 s, however often it crashed: the
+# server stays up, and a consumer that keeps crashing logs one traceback per 5 s.
+CRASH_BACKOFF = Backoff(delay=5.0, max_delay=5.0)
 
 
 class EmbeddedConsumers:
@@ -45,7 +48,9 @@ class EmbeddedConsumers:
 
     @property
     def consumers(self) -> list[str]:
-        return [t.name.removeprefix("consumer ") for t in self.threads if t.name.startswith("consumer ")]
+        return [
+            t.name.removeprefix("consumer ") for t in self.threads if t.name.startswith("consumer ")
+        ]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask every thread to stop after its current message; wait up to `timeout` seconds."""
@@ -74,6 +79,7 @@ class EmbeddedConsumers:
         return run
 
     def _consume(self, consumer: Consumer) -> None:
+        crashes = 0
         while not self._stopping.is_set():
             runtime = ConsumerRuntime(consumer, registry=self.registry)
             with self._lock:
@@ -83,8 +89,14 @@ class EmbeddedConsumers:
             try:
                 runtime.run()
             except Exception:
-                logger.exception("embedded consumer %s crashed; starting again in %.0fs", consumer.name, CRASH_PAUSE)
-                self._stopping.wait(CRASH_PAUSE)
+                crashes += 1
+                pause = CRASH_BACKOFF.pause_before(crashes + 1)  # its next start
+                logger.exception(
+                    "embedded consumer %s crashed; starting again in %.0fs", consumer.name, pause
+                )
+                self._stopping.wait(pause)
+            else:
+                crashes = 0
 
     def _periodics(self, schedule: PeriodicSchedule) -> None:
         while not self._stopping.is_set():
@@ -96,7 +108,7 @@ def start_embedded_consumers(registry: registry_module.Registry | None = None) -
     """Start the db-transport consumers and unattached periodic tasks in threads of this
     process (unless QUEUES["EMBEDDED_CONSUMERS"] is off); return a handle with `.stop()`."""
     handle = EmbeddedConsumers(registry)
-    if not conf.get("EMBEDDED_CONSUMERS"):
+    if not queue_settings.EMBEDDED_CONSUMERS:
         logger.info("embedded consumers are off (QUEUES['EMBEDDED_CONSUMERS'])")
         return handle
     handle.start()

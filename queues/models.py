@@ -60,7 +60,9 @@ class ProcessedMessage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["consumer", "message_id"], name="queues_processed_once"),
+            models.UniqueConstraint(
+                fields=["consumer", "message_id"], name="queues_processed_once"
+            ),
         ]
 
     def __str__(self) -> str:

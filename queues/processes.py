@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from queues import conf
+from queues.conf import queue_settings
 from queues.exceptions import ConsumerAlreadyRunning
 from queues.models import ConsumerProcess
 
@@ -21,7 +21,7 @@ HOST = socket.gethostname()
 
 def stale_after() -> float:
     """Seconds without a heartbeat after which a consumer on another host counts as dead."""
-    return max(3 * float(conf.get("HEARTBEAT_INTERVAL")), 30.0)
+    return max(3 * queue_settings.HEARTBEAT_INTERVAL, 30.0)
 
 
 def pid_alive(pid: int) -> bool:
@@ -62,13 +62,16 @@ def register(name: str, transport: str, *, single_instance: bool = False) -> Con
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"queues:{name}".encode())])
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"queues:{name}".encode())]
+                )
         if single_instance:
             others = running(name)
             if others:
                 where = ", ".join(f"pid {p.pid} on {p.host}" for p in others)
                 raise ConsumerAlreadyRunning(
-                    f"consumer {name!r} is already running ({where}); --single-thread allows one instance"
+                    f"consumer {name!r} is already running ({where}); "
+                    "--single-thread allows one instance"
                 )
         return ConsumerProcess.objects.create(
             name=name,
@@ -112,7 +115,9 @@ def forget_stopped(older_than_hours: float = 24) -> int:
     """Delete rows of processes stopped (or silent) for longer than `older_than_hours`."""
     cutoff = timezone.now() - timedelta(hours=older_than_hours)
     stopped, _ = ConsumerProcess.objects.filter(stopped_at__lt=cutoff).delete()
-    silent, _ = ConsumerProcess.objects.filter(stopped_at__isnull=True, last_heartbeat__lt=cutoff).delete()
+    silent, _ = ConsumerProcess.objects.filter(
+        stopped_at__isnull=True, last_heartbeat__lt=cutoff
+    ).delete()
     return stopped + silent
 
 

@@ -20,14 +20,16 @@ from typing import Any
 from django.db import transaction
 
 from queues import conf, registry, schema
+from queues.backoff import Backoff
 from queues.exceptions import PublishError, TransportError
 from queues.transports import Envelope, Transport, create_transport
 
 logger = logging.getLogger(__name__)
 
-# Waits between attempts after a connection failure (TransportError): bounded, then
-# PublishError. A PublishError (not confirmed, unroutable) is raised at once.
-BACKOFF = (0.1, 0.5, 2.0)
+# Attempts after a connection failure (TransportError), waiting 0.1 s, 0.5 s and 2 s
+# between them, then PublishError. A PublishError (not confirmed, unroutable) is
+# raised at once.
+SEND_BACKOFF = Backoff(delay=0.1, max_delay=2.0, attempts=4, factor=5)
 
 
 @dataclass(frozen=True)
@@ -103,14 +105,19 @@ def publish_on_commit(
     Return the message_id now, so the caller can store it. A failed publish after the
     commit raises from the commit hook; callers needing a guarantee keep an outbox.
     """
-    return publish_many_on_commit([OutgoingMessage(topic, body, headers, message_id)], using=using)[0]
+    return publish_many_on_commit([OutgoingMessage(topic, body, headers, message_id)], using=using)[
+        0
+    ]
 
 
-def publish_many_on_commit(messages: Sequence[MessageSpec], *, using: str | None = None) -> list[str]:
+def publish_many_on_commit(
+    messages: Sequence[MessageSpec], *, using: str | None = None
+) -> list[str]:
     """Publish many messages after the current transaction commits; return their ids now."""
     outgoing = [_outgoing(m) for m in messages]
     outgoing = [
-        m if m.message_id else OutgoingMessage(m.topic, m.body, m.headers, new_message_id()) for m in outgoing
+        m if m.message_id else OutgoingMessage(m.topic, m.body, m.headers, new_message_id())
+        for m in outgoing
     ]
     transaction.on_commit(lambda: publish_many(outgoing), using=using)
     return [m.message_id or "" for m in outgoing]
@@ -129,7 +136,7 @@ def _outgoing(message: MessageSpec) -> OutgoingMessage:
 
 def _send(connection: str, exchange: str, envelopes: list[Envelope]) -> None:
     last: TransportError | None = None
-    for attempt, pause in enumerate((0.0, *BACKOFF)):
+    for attempt, pause in enumerate([0.0, *SEND_BACKOFF.waits()], start=1):
         if pause:
             time.sleep(pause)
         transport = _transport(connection)
@@ -142,10 +149,16 @@ def _send(connection: str, exchange: str, envelopes: list[Envelope]) -> None:
             last = exc
             logger.warning(
                 "publishing %d message(s) on %s/%s failed (attempt %d): %s",
-                len(envelopes), connection, exchange, attempt + 1, exc,
+                len(envelopes),
+                connection,
+                exchange,
+                attempt,
+                exc,
             )
             _drop_transport(connection)
-    raise PublishError(f"{len(envelopes)} message(s) on {connection}/{exchange} not confirmed: {last}") from last
+    raise PublishError(
+        f"{len(envelopes)} message(s) on {connection}/{exchange} not confirmed: {last}"
+    ) from last
 
 
 def _transport(connection: str) -> Transport:

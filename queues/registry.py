@@ -54,7 +54,9 @@ class Registry:
             table, key = self._slot(item)
             if key in table:
                 kind = type(item).__name__
-                raise DeclarationError(f"{kind} {key!r} is declared twice: {table[key]!r} and {item!r}")
+                raise DeclarationError(
+                    f"{kind} {key!r} is declared twice: {table[key]!r} and {item!r}"
+                )
             table[key] = item
 
     def _slot(self, item: Any) -> tuple[dict, Any]:
@@ -82,7 +84,9 @@ class Registry:
         if found is not None:
             return found
         candidates = [
-            t for t in self.topics.values() if routing.is_pattern(t.name) and routing.matches(t.name, name)
+            t
+            for t in self.topics.values()
+            if routing.is_pattern(t.name) and routing.matches(t.name, name)
         ]
         if not candidates:
             return None
@@ -104,7 +108,9 @@ class Registry:
             exact = [
                 p
                 for p in self.publishers.values()
-                if not p.disabled and routing.is_pattern(p.topic) and routing.matches(p.topic, topic)
+                if not p.disabled
+                and routing.is_pattern(p.topic)
+                and routing.matches(p.topic, topic)
             ]
         if not exact:
             raise DeclarationError(f"no enabled publisher is declared for topic {topic!r}")
@@ -140,7 +146,8 @@ class Registry:
         return sorted(
             name
             for name in self.topics
-            if not routing.is_pattern(name) and any(routing.matches(b.topic, name) for b in bindings)
+            if not routing.is_pattern(name)
+            and any(routing.matches(b.topic, name) for b in bindings)
         )
 
     def periodics_for(self, consumer: str | None) -> list[Periodic]:
@@ -211,7 +218,15 @@ def topology(connection: str | None = None) -> Topology:
 
 def __getattr__(name: str) -> Any:
     # `registry.consumers`, `registry.topics`, … read the current registry.
-    if name in ("topics", "exchanges", "queues", "bindings", "publishers", "consumers", "periodics"):
+    if name in (
+        "topics",
+        "exchanges",
+        "queues",
+        "bindings",
+        "publishers",
+        "consumers",
+        "periodics",
+    ):
         return getattr(_current, name)
     raise AttributeError(f"module 'queues.registry' has no attribute {name!r}")
 

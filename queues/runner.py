@@ -31,6 +31,7 @@ from django.conf import settings
 
 from queues import conf, processes
 from queues import registry as registry_module
+from queues.backoff import Backoff
 from queues.exceptions import TransportError
 from queues.periodic import PeriodicSchedule
 from queues.transports import Transport, create_transport
@@ -67,6 +68,9 @@ class Runner:
         self.slots: dict[str, list[Slot]] = {
             name: [Slot(name) for _ in range(count)] for name, count in self.desired().items()
         }
+        # A crashed consumer starts again after 1 s, 2 s, 4 s … at most max_backoff.
+        max_backoff = float(self.options["max_backoff"])
+        self.crash_backoff = Backoff(delay=min(1.0, max_backoff), max_delay=max_backoff)
         self.periodics = PeriodicSchedule(self.registry.periodics_for(None))
         self._transports: dict[str, Transport] = {}
         self._stop = threading.Event()
@@ -91,7 +95,10 @@ class Runner:
     def messages_wait(self, name: str) -> bool:
         """Return True if the consumer should be spawned as far as waiting messages go."""
         consumer = self.registry.consumer(name)
-        if not (self.options["only_spawn_when_message_available"] and consumer.only_spawn_when_messages_available):
+        if not (
+            self.options["only_spawn_when_message_available"]
+            and consumer.only_spawn_when_messages_available
+        ):
             return True
         connection = self.registry.consumer_connection(consumer)
         try:
@@ -101,7 +108,9 @@ class Runner:
                 self._transports[connection] = create_transport(connection, fail_fast=True)
             return self._transports[connection].count(consumer.queue) > 0
         except TransportError as exc:
-            logger.warning("runner: cannot count queue %s (%s); not spawning %s", consumer.queue, exc, name)
+            logger.warning(
+                "runner: cannot count queue %s (%s); not spawning %s", consumer.queue, exc, name
+            )
             self._drop_transport(connection)
             return False
 
@@ -143,9 +152,14 @@ class Runner:
             slot.not_before = now
             return
         slot.crashes += 1
-        pause = min(float(self.options["max_backoff"]), 2.0 ** (slot.crashes - 1))
+        pause = self.crash_backoff.pause_before(slot.crashes + 1)  # its next start
         slot.not_before = now + pause
-        logger.warning("runner: consumer %s exited with %s; starting again in %.0fs", slot.consumer, code, pause)
+        logger.warning(
+            "runner: consumer %s exited with %s; starting again in %.0fs",
+            slot.consumer,
+            code,
+            pause,
+        )
 
     def run(self) -> None:
         """Supervise until `stop()`; then stop every child gracefully."""
@@ -163,7 +177,9 @@ class Runner:
         self._stop.set()
 
     def children(self) -> list[subprocess.Popen]:
-        return [slot.proc for slots in self.slots.values() for slot in slots if slot.proc is not None]
+        return [
+            slot.proc for slots in self.slots.values() for slot in slots if slot.proc is not None
+        ]
 
     def stop_children(self, timeout: float = 30.0) -> None:
         """SIGTERM every child (each finishes its message), then SIGKILL after `timeout`."""

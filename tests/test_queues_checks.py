@@ -8,6 +8,7 @@ from django.core.management.base import SystemCheckError
 
 from queues import Binding, Consumer, Exchange, Periodic, Publisher, Queue, Topic, registry
 from queues.checks import check_declarations
+from queues.consumer import ConsumerHook
 from queues.exceptions import DeclarationError
 
 
@@ -77,6 +78,44 @@ def test_a_handler_path_that_cannot_be_imported_is_E002():
     base(handler="tests.nowhere.handler")
 
     assert ids() == ["queues.E002"]
+
+
+def test_a_dead_letter_callback_path_that_cannot_be_imported_is_E002():
+    base(handler=HANDLER, on_dead_letter="tests.nowhere.dead_lettered")
+
+    assert ids() == ["queues.E002"]
+
+
+class Hook(ConsumerHook):
+    """A hook the checks can import by its dotted path."""
+
+
+def test_declared_hooks_and_hooks_in_the_settings_that_import_pass(settings):
+    settings.QUEUES = {**settings.QUEUES, "CONSUMER_HOOKS": [f"{__name__}.Hook"]}
+    base(handler=HANDLER, hooks=(f"{__name__}.Hook", Hook, Hook()))
+
+    assert ids() == []
+
+
+def test_a_declared_hook_path_that_cannot_be_imported_is_E002():
+    base(handler=HANDLER, hooks=("tests.nowhere.Hook",))
+
+    assert ids() == ["queues.E002"]
+
+
+def test_a_hook_path_in_the_settings_that_cannot_be_imported_is_E002(settings):
+    settings.QUEUES = {**settings.QUEUES, "CONSUMER_HOOKS": ["tests.nowhere.Hook"]}
+    base(handler=HANDLER)
+
+    (error,) = check_declarations()
+    assert error.id == "queues.E002" and "QUEUES['CONSUMER_HOOKS']" in error.msg
+
+
+def test_a_hook_that_is_not_a_consumer_hook_is_E014(settings):
+    settings.QUEUES = {**settings.QUEUES, "CONSUMER_HOOKS": [HANDLER]}
+    base(handler=HANDLER, hooks=(handle,))
+
+    assert ids() == ["queues.E014", "queues.E014"]
 
 
 def test_a_binding_to_an_undeclared_queue_is_E003():

@@ -27,7 +27,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from queues import conf
+from queues.conf import queue_settings
 from queues.declarations import Topology
 from queues.exceptions import LostClaim, PublishError, TransportError, UnroutableError
 from queues.models import QueueMessage
@@ -50,9 +50,13 @@ class DbTransport(Transport):
         routes: Callable[[str, str], list[str]] | None = None,
     ) -> None:
         self.visibility_timeout = float(
-            conf.get("DB_VISIBILITY_TIMEOUT") if visibility_timeout is None else visibility_timeout
+            queue_settings.DB_VISIBILITY_TIMEOUT
+            if visibility_timeout is None
+            else visibility_timeout
         )
-        self.poll_interval = float(conf.get("DB_POLL_INTERVAL") if poll_interval is None else poll_interval)
+        self.poll_interval = float(
+            queue_settings.DB_POLL_INTERVAL if poll_interval is None else poll_interval
+        )
         self._routes = routes
         self.token = uuid.uuid4().hex  # who holds a claim: this transport instance
         self._last_reclaim: dict[str, float] = {}
@@ -116,7 +120,9 @@ class DbTransport(Transport):
 
     def _claim(self, queue: str, max_count: int) -> list[Delivery]:
         now = timezone.now()
-        waiting = QueueMessage.objects.filter(queue=queue, status=Status.WAITING, available_at__lte=now)
+        waiting = QueueMessage.objects.filter(
+            queue=queue, status=Status.WAITING, available_at__lte=now
+        )
         try:
             # A plain read first: an idle poll then takes no write lock (SQLite's
             # IMMEDIATE transactions would otherwise serialise it with every request).
@@ -127,7 +133,9 @@ class DbTransport(Transport):
                     QueueMessage.objects.select_for_update(skip_locked=True)
                     .filter(queue=queue, status=Status.WAITING, available_at__lte=now)
                     .order_by("id")
-                    .values_list("id", "topic", "message_id", "body", "headers", "trials")[:max_count]
+                    .values_list("id", "topic", "message_id", "body", "headers", "trials")[
+                        :max_count
+                    ]
                 )
                 if rows:
                     QueueMessage.objects.filter(id__in=[r[0] for r in rows]).update(
@@ -157,12 +165,20 @@ class DbTransport(Transport):
                     error="visibility timeout: the consumer holding it stopped without an answer",
                 )
         except DatabaseError as exc:
-            raise TransportError(f"re-claiming expired messages of {queue!r} failed: {exc}") from exc
+            raise TransportError(
+                f"re-claiming expired messages of {queue!r} failed: {exc}"
+            ) from exc
         if count:
-            logger.warning("queue %s: %d message(s) claimed by a dead consumer are delivered again", queue, count)
+            logger.warning(
+                "queue %s: %d message(s) claimed by a dead consumer are delivered again",
+                queue,
+                count,
+            )
 
     def _mine(self, deliveries: Sequence[Delivery]):
-        return QueueMessage.objects.filter(id__in=[d.tag for d in deliveries], claimed_by=self.token)
+        return QueueMessage.objects.filter(
+            id__in=[d.tag for d in deliveries], claimed_by=self.token
+        )
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Mark done. Called inside the handler's transaction; raise LostClaim (so the
@@ -170,23 +186,35 @@ class DbTransport(Transport):
         if not deliveries:
             return
         try:
-            updated = self._mine(deliveries).filter(status=Status.CLAIMED).update(
-                status=Status.DONE, finished_at=timezone.now(), claimed_by=""
+            updated = (
+                self._mine(deliveries)
+                .filter(status=Status.CLAIMED)
+                .update(status=Status.DONE, finished_at=timezone.now(), claimed_by="")
             )
         except DatabaseError as exc:
-            raise TransportError(f"acknowledging {len(deliveries)} message(s) failed: {exc}") from exc
+            raise TransportError(
+                f"acknowledging {len(deliveries)} message(s) failed: {exc}"
+            ) from exc
         if updated != len(deliveries):
             raise LostClaim(
-                f"{len(deliveries) - updated} of {len(deliveries)} message(s) were re-claimed by another "
-                "consumer after the visibility timeout"
+                f"{len(deliveries) - updated} of {len(deliveries)} message(s) were re-claimed "
+                "by another consumer after the visibility timeout"
             )
 
     def retry(self, delivery: Delivery, error: str) -> None:
-        self._update(delivery, status=Status.WAITING, trials=F("trials") + 1, error=error[:10_000],
-                     available_at=timezone.now(), claimed_at=None)
+        self._update(
+            delivery,
+            status=Status.WAITING,
+            trials=F("trials") + 1,
+            error=error[:10_000],
+            available_at=timezone.now(),
+            claimed_at=None,
+        )
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        self._update(delivery, status=Status.DEAD, error=reason[:10_000], finished_at=timezone.now())
+        self._update(
+            delivery, status=Status.DEAD, error=reason[:10_000], finished_at=timezone.now()
+        )
 
     def release(self, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:
@@ -216,20 +244,28 @@ class DbTransport(Transport):
         return None
 
 
-def _delivery(queue: str, pk: int, topic: str, message_id: str, body: Any, headers: Any, trials: int) -> Delivery:
+def _delivery(
+    queue: str, pk: int, topic: str, message_id: str, body: Any, headers: Any, trials: int
+) -> Delivery:
     if isinstance(body, dict) and isinstance(headers, dict) and message_id:
-        envelope: Envelope | None = Envelope(message_id=message_id, topic=topic, body=body, headers=headers)
+        envelope: Envelope | None = Envelope(
+            message_id=message_id, topic=topic, body=body, headers=headers
+        )
         raw = None
     else:
         # Rows written by something other than publish(): not a message we can run.
         envelope = None
-        raw = json.dumps({"body": body, "headers": headers, "message_id": message_id}, default=str).encode()
-    return Delivery(queue=queue, tag=pk, envelope=envelope, trials=trials, redelivered=trials > 0, raw=raw)
+        raw = json.dumps(
+            {"body": body, "headers": headers, "message_id": message_id}, default=str
+        ).encode()
+    return Delivery(
+        queue=queue, tag=pk, envelope=envelope, trials=trials, redelivered=trials > 0, raw=raw
+    )
 
 
 def cleanup(keep_done_hours: float | None = None) -> int:
     """Delete done messages finished more than `keep_done_hours` ago; return how many."""
-    hours = conf.get("DB_KEEP_DONE_HOURS") if keep_done_hours is None else keep_done_hours
+    hours = queue_settings.DB_KEEP_DONE_HOURS if keep_done_hours is None else keep_done_hours
     cutoff = timezone.now() - timedelta(hours=hours)
     deleted, _ = QueueMessage.objects.filter(status=Status.DONE, finished_at__lt=cutoff).delete()
     return deleted

@@ -13,9 +13,13 @@ class Command(BaseCommand):
     help = "List consumers: name, queue, connection, handler, waiting messages, running instances."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--names-only", action="store_true", help="Print only the names, one a line.")
         parser.add_argument(
-            "--topics", action="store_true", help="Also list, under each consumer, the topics its queue receives."
+            "--names-only", action="store_true", help="Print only the names, one a line."
+        )
+        parser.add_argument(
+            "--topics",
+            action="store_true",
+            help="Also list, under each consumer, the topics its queue receives.",
         )
 
     def handle(self, *args, names_only: bool, topics: bool, **options) -> None:
@@ -29,20 +33,26 @@ class Command(BaseCommand):
         rows = [("NAME", "QUEUE", "CONNECTION", "HANDLER", "WAITING", "RUNNING")]
         for consumer in consumers:
             connection = registry.current().consumer_connection(consumer)
-            rows.append((
-                consumer.name,
-                consumer.queue,
-                connection,
-                _handler_name(consumer),
-                _waiting(transports, problems, connection, consumer.queue),
-                str(len(processes.running(consumer.name))),
-            ))
+            rows.append(
+                (
+                    consumer.name,
+                    consumer.queue,
+                    connection,
+                    _handler_name(consumer),
+                    _waiting(transports, problems, connection, consumer.queue),
+                    str(len(processes.running(consumer.name))),
+                )
+            )
         for transport in transports.values():
             if transport is not None:
                 transport.close()
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+            self.stdout.write(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
         for connection, problem in problems.items():
             self.stderr.write(f"WAITING unknown (?) on {connection}: {problem}")
         if topics:

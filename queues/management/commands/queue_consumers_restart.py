@@ -17,5 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("names", nargs="*", help="Only these consumers (default: all).")
 
     def handle(self, *args, names: list[str], **options) -> None:
-        asked = sum(actions.request_restart(name) for name in names) if names else actions.request_restart()
-        self.stdout.write(f"{asked} running consumer(s) asked to restart; they exit after their current message.")
+        asked = (
+            sum(actions.request_restart(name) for name in names)
+            if names
+            else actions.request_restart()
+        )
+        self.stdout.write(
+            f"{asked} running consumer(s) asked to restart; they exit after their current message."
+        )

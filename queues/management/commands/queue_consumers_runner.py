@@ -17,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="Start what is missing and return (for cron).")
+        parser.add_argument(
+            "--once", action="store_true", help="Start what is missing and return (for cron)."
+        )
 
     def handle(self, *args, once: bool, **options) -> None:
         try:

@@ -18,17 +18,34 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="The consumer's name (see queue_consumers_list).")
-        parser.add_argument("--max-messages", type=int, default=None, help="Exit after this many messages.")
-        parser.add_argument("--batch-size", type=int, default=1, help="Take and handle messages N at a time.")
         parser.add_argument(
-            "--single-thread", action="store_true", help="Refuse to start if this consumer already runs anywhere."
+            "--max-messages", type=int, default=None, help="Exit after this many messages."
         )
         parser.add_argument(
-            "--max-idle-time", type=float, default=None, help="Exit after this many seconds without a message."
+            "--batch-size", type=int, default=1, help="Take and handle messages N at a time."
+        )
+        parser.add_argument(
+            "--single-thread",
+            action="store_true",
+            help="Refuse to start if this consumer already runs anywhere.",
+        )
+        parser.add_argument(
+            "--max-idle-time",
+            type=float,
+            default=None,
+            help="Exit after this many seconds without a message.",
         )
 
-    def handle(self, *args, name: str, max_messages, batch_size: int, single_thread: bool, max_idle_time,
-               **options) -> None:
+    def handle(
+        self,
+        *args,
+        name: str,
+        max_messages,
+        batch_size: int,
+        single_thread: bool,
+        max_idle_time,
+        **options,
+    ) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
@@ -53,5 +70,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"consumer {name} stopped ({result.reason}): {result.processed} processed, "
-            f"{result.duplicates} duplicates, {result.failures} failures, {result.dead} dead-lettered"
+            f"{result.duplicates} duplicates, {result.failures} failures, "
+            f"{result.dead} dead-lettered"
         )

@@ -10,26 +10,39 @@ from queues.transports import create_transport
 
 
 class Command(BaseCommand):
-    help = "Declare the exchanges, queues (with dead-letter queues) and bindings on their transports."
+    help = (
+        "Declare the exchanges, queues (with dead-letter queues) and bindings on their transports."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--dry-run", action="store_true", help="Print the topology; change nothing.")
         parser.add_argument(
-            "--connection", choices=["db", "amqp"], help="Only this connection (default: every one in use)."
+            "--dry-run", action="store_true", help="Print the topology; change nothing."
+        )
+        parser.add_argument(
+            "--connection",
+            choices=["db", "amqp"],
+            help="Only this connection (default: every one in use).",
         )
 
     def handle(self, *args, dry_run: bool, connection: str | None, **options) -> None:
         everything = registry.topology(connection)
-        connections = sorted({q.connection for q in everything.queues} | {e.connection for e in everything.exchanges})
+        connections = sorted(
+            {q.connection for q in everything.queues} | {e.connection for e in everything.exchanges}
+        )
         for name in connections:
             topology = registry.topology(name)
             self.stdout.write(f"[{name}]")
             for exchange in topology.exchanges:
-                self.stdout.write(f"  exchange {exchange.name} ({exchange.type}, durable={exchange.durable})")
+                self.stdout.write(
+                    f"  exchange {exchange.name} ({exchange.type}, durable={exchange.durable})"
+                )
             for queue in topology.queues:
                 self.stdout.write(f"  queue {queue.name} (dead letters: {queue.dead_letter_queue})")
             for binding in topology.bindings:
-                self.stdout.write(f"  binding {binding.id}: {binding.exchange} --[{binding.topic}]--> {binding.queue}")
+                self.stdout.write(
+                    f"  binding {binding.id}: "
+                    f"{binding.exchange} --[{binding.topic}]--> {binding.queue}"
+                )
             if dry_run:
                 continue
             transport = create_transport(name)

@@ -25,7 +25,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from pika import exceptions as pika_exceptions
 
-from queues import conf
+from queues.conf import queue_settings
 from queues.exceptions import PublishError, TransportError, UnroutableError
 from queues.transports.base import Delivery, Envelope, Transport
 
@@ -78,17 +78,17 @@ class AmqpTransport(Transport):
         publish_attempts: int = 3,
         backoff: Backoff | None = None,
     ) -> None:
-        self.url: str = url or conf.get("AMQP_URL")
-        self.prefetch = int(prefetch or conf.get("AMQP_PREFETCH") or 100)
-        self.queue_type = queue_type or conf.get("AMQP_QUEUE_TYPE") or "classic"
+        self.url: str = url or queue_settings.AMQP_URL
+        self.prefetch = int(prefetch or queue_settings.AMQP_PREFETCH or 100)
+        self.queue_type = queue_type or queue_settings.AMQP_QUEUE_TYPE or "classic"
         if self.queue_type not in QUEUE_TYPES:
             raise ImproperlyConfigured(
                 f"AMQP queue type must be one of {', '.join(QUEUE_TYPES)}, not {self.queue_type!r}"
             )
         self.mandatory = mandatory
         backoff = backoff or Backoff(
-            attempts=int(conf.get("AMQP_RECONNECT_ATTEMPTS")),
-            max_delay=float(conf.get("AMQP_RECONNECT_MAX_DELAY")),
+            attempts=queue_settings.AMQP_RECONNECT_ATTEMPTS,
+            max_delay=queue_settings.AMQP_RECONNECT_MAX_DELAY,
         )
         self._interrupted = threading.Event()
         self._publisher = Publisher(
@@ -98,7 +98,9 @@ class AmqpTransport(Transport):
             attempts=publish_attempts,
             raise_unroutable=raise_unroutable,
         )
-        self._consumer = Consumer(Link(self.url, "consumer", backoff, self._interrupted), prefetch=self.prefetch)
+        self._consumer = Consumer(
+            Link(self.url, "consumer", backoff, self._interrupted), prefetch=self.prefetch
+        )
 
     @classmethod
     def from_settings(cls, *, fail_fast: bool = False) -> AmqpTransport:
@@ -110,7 +112,8 @@ class AmqpTransport(Transport):
         return f"<AmqpTransport {describe(self.url)}>"
 
     def setup(self, topology: Any) -> None:
-        """Declare the amqp exchanges, queues (each with `<queue>.dlq`) and bindings of `topology`."""
+        """Declare the amqp exchanges, queues (each with `<queue>.dlq`) and bindings of
+        `topology`."""
         part = amqp_part(topology)
         try:
             self._publisher.run(lambda channel: declare(channel, part, self.queue_type))
@@ -126,7 +129,10 @@ class AmqpTransport(Transport):
             ) from exc
         logger.info(
             "declared %d exchanges, %d queues and %d bindings on RabbitMQ at %s",
-            len(part.exchanges), len(part.queues), len(part.bindings), describe(self.url),
+            len(part.exchanges),
+            len(part.queues),
+            len(part.bindings),
+            describe(self.url),
         )
 
     def teardown(self, topology: Any) -> None:
@@ -192,7 +198,9 @@ class AmqpTransport(Transport):
         """Publish a copy with the reason to `<queue>.dlq`, confirmed; then ack the original."""
         held = self._consumer.held(delivery)
         if held is None:
-            logger.info("dead-lettering a message on a closed channel skipped: it is delivered again")
+            logger.info(
+                "dead-lettering a message on a closed channel skipped: it is delivered again"
+            )
             return
         properties = codec.with_headers(
             held.properties,
@@ -202,14 +210,18 @@ class AmqpTransport(Transport):
                 codec.TRIALS_HEADER: delivery.trials,
             },
         )
-        outgoing = Outgoing(dead_letter_exchange(delivery.queue), held.routing_key, held.body, properties)
+        outgoing = Outgoing(
+            dead_letter_exchange(delivery.queue), held.routing_key, held.body, properties
+        )
         try:
             self._publisher.publish([outgoing], mandatory=True)
         except PublishError as exc:
             logger.error(
                 "cannot publish message %s to %s (%s): rejecting it instead, so that RabbitMQ "
                 "dead-letters it through the queue's x-dead-letter-exchange, without the reason",
-                held.properties.message_id, dead_letter_queue(delivery.queue), exc,
+                held.properties.message_id,
+                dead_letter_queue(delivery.queue),
+                exc,
             )
             self._consumer.reject(delivery, requeue=False)
             return
@@ -232,7 +244,9 @@ class AmqpTransport(Transport):
     def purge(self, queue: str) -> int:
         """Delete the messages waiting in `queue`; return how many there were."""
         try:
-            return self._publisher.run(lambda channel: channel.queue_purge(queue).method.message_count)
+            return self._publisher.run(
+                lambda channel: channel.queue_purge(queue).method.message_count
+            )
         except pika_exceptions.ChannelClosedByBroker as exc:
             raise TransportError(f"RabbitMQ refused to purge {queue!r}: {exc!r}") from exc
 

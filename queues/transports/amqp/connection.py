@@ -24,6 +24,7 @@ import pika
 from pika import exceptions as pika_exceptions
 from pika.adapters.blocking_connection import BlockingConnection
 
+from queues import backoff as retry
 from queues.exceptions import TransportError
 
 logger = logging.getLogger(__name__)
@@ -45,19 +46,14 @@ FATAL_CONNECT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 @dataclass(frozen=True)
-class Backoff:
-    """Bounded exponential backoff: `attempts` tries, waiting `delay`, 2×`delay`, … ≤ `max_delay`.
+class Backoff(retry.Backoff):
+    """The reconnection backoff of a link: `queues.backoff.Backoff` with RabbitMQ's
+    defaults, 10 attempts waiting 0.25 s, 0.5 s, 1 s … at most 5 s between them
+    (about 28 s in all, enough for a broker restart)."""
 
-    The defaults wait about 28 s in all, enough for a broker restart.
-    """
-
-    attempts: int = 10
     delay: float = 0.25
     max_delay: float = 5.0
-
-    def waits(self) -> list[float]:
-        """Return the pauses between consecutive attempts."""
-        return [min(self.delay * 2**n, self.max_delay) for n in range(self.attempts - 1)]
+    attempts: int | None = 10
 
 
 def connection_parameters(url: str, role: str) -> pika.URLParameters:
@@ -85,7 +81,13 @@ def describe(url: str) -> str:
 class Link:
     """A BlockingConnection that is opened on demand and replaced once it drops."""
 
-    def __init__(self, url: str, role: str, backoff: Backoff, interrupted: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        role: str,
+        backoff: retry.Backoff,
+        interrupted: threading.Event | None = None,
+    ) -> None:
         self.url = url
         self.role = role
         self.backoff = backoff
@@ -106,8 +108,9 @@ class Link:
         if self.connection is not None and self.connection.is_open:
             return self.connection
         self.drop()
-        waits = self.backoff.waits()
-        for attempt in range(1, self.backoff.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self.connection = BlockingConnection(self.parameters)
             except FATAL_CONNECT_ERRORS as exc:
@@ -115,25 +118,31 @@ class Link:
                     f"RabbitMQ at {describe(self.url)} refused the {self.role} connection: {exc!r}"
                 ) from exc
             except CONNECTION_ERRORS as exc:
-                if attempt > len(waits):
+                if self.backoff.gives_up_after(attempt):
                     raise TransportError(
                         f"cannot connect to RabbitMQ at {describe(self.url)} "
                         f"after {attempt} attempt{'s' if attempt != 1 else ''}: {exc!r}"
                     ) from exc
+                pause = self.backoff.pause_before(attempt + 1)
                 logger.warning(
-                    "RabbitMQ %s connection to %s failed (attempt %d of %d): %r; retrying in %.2fs",
-                    self.role, describe(self.url), attempt, self.backoff.attempts, exc,
-                    waits[attempt - 1],
+                    "RabbitMQ %s connection to %s failed (attempt %d of %s): %r; retrying in %.2fs",
+                    self.role,
+                    describe(self.url),
+                    attempt,
+                    self.backoff.attempts or "∞",
+                    exc,
+                    pause,
                 )
-                if self.interrupted.wait(waits[attempt - 1]):
+                if self.interrupted.wait(pause):
                     raise TransportError(
                         f"gave up connecting to RabbitMQ at {describe(self.url)}: stopping"
                     ) from exc
             else:
                 if attempt > 1:
-                    logger.info("RabbitMQ %s connection to %s is back", self.role, describe(self.url))
+                    logger.info(
+                        "RabbitMQ %s connection to %s is back", self.role, describe(self.url)
+                    )
                 return self.connection
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def drop(self) -> None:
         """Close the connection if it is open and forget it. Never raises."""

@@ -77,20 +77,26 @@ class Consumer:
                 self._forget_channel()
                 if exc.reply_code == 404:
                     raise TransportError(
-                        f"queue {queue!r} does not exist on RabbitMQ at {describe(self._link.url)}: "
-                        "run `manage.py queue_setup`"
+                        f"queue {queue!r} does not exist on RabbitMQ at "
+                        f"{describe(self._link.url)}: run `manage.py queue_setup`"
                     ) from exc
                 raise TransportError(
-                    f"RabbitMQ closed the channel consuming {queue!r}: {exc.reply_code} {exc.reply_text}"
+                    f"RabbitMQ closed the channel consuming {queue!r}: "
+                    f"{exc.reply_code} {exc.reply_text}"
                 ) from exc
             except CONNECTION_ERRORS as exc:
                 losses += 1
                 self.drop()
-                if losses > self._link.backoff.attempts:
-                    raise TransportError(f"RabbitMQ consumer connection keeps dropping: {exc!r}") from exc
+                attempts = self._link.backoff.attempts
+                if attempts is not None and losses > attempts:
+                    raise TransportError(
+                        f"RabbitMQ consumer connection keeps dropping: {exc!r}"
+                    ) from exc
                 logger.warning(
                     "RabbitMQ consumer connection lost while receiving from %s (%r): reconnecting; "
-                    "its unacknowledged messages are delivered again", queue, exc,
+                    "its unacknowledged messages are delivered again",
+                    queue,
+                    exc,
                 )
 
     def held(self, delivery: Delivery) -> Held | None:
@@ -123,7 +129,9 @@ class Consumer:
         except CONNECTION_ERRORS as exc:
             logger.warning(
                 "%d acknowledgements lost with the RabbitMQ connection (%r): "
-                "RabbitMQ delivers those messages again", len(numbers), exc,
+                "RabbitMQ delivers those messages again",
+                len(numbers),
+                exc,
             )
             self.drop()
             return
@@ -138,7 +146,9 @@ class Consumer:
         try:
             self._channel.basic_reject(number, requeue=requeue)
         except CONNECTION_ERRORS as exc:
-            logger.warning("reject of %s lost with the RabbitMQ connection: %r", delivery.queue, exc)
+            logger.warning(
+                "reject of %s lost with the RabbitMQ connection: %r", delivery.queue, exc
+            )
             self.drop()
             return
         del self._held[number]

@@ -74,7 +74,13 @@ class Publisher:
     """Publishes batches on its own connection and channel; also runs channel operations."""
 
     def __init__(
-        self, link: Link, *, confirm: bool, confirm_timeout: float, attempts: int, raise_unroutable: bool
+        self,
+        link: Link,
+        *,
+        confirm: bool,
+        confirm_timeout: float,
+        attempts: int,
+        raise_unroutable: bool,
     ) -> None:
         self._link = link
         self._raise_unroutable = raise_unroutable
@@ -111,7 +117,10 @@ class Publisher:
             logger.warning(
                 "RabbitMQ connection lost while publishing: %d of %d messages unconfirmed, "
                 "publishing them again (attempt %d of %d)",
-                len(remaining), len(messages), attempt, self._attempts,
+                len(remaining),
+                len(messages),
+                attempt,
+                self._attempts,
             )
         else:
             raise PublishError(
@@ -179,7 +188,10 @@ class Publisher:
                     self._next_tag += 1
                     confirms.pending[self._next_tag] = sent
                 impl.basic_publish(
-                    message.exchange, message.routing_key, message.body, message.properties,
+                    message.exchange,
+                    message.routing_key,
+                    message.body,
+                    message.properties,
                     mandatory,
                 )
                 sent += 1
@@ -252,7 +264,9 @@ class Publisher:
                 assert self._link.connection is not None
                 self._link.connection.process_data_events(0)
             except CONNECTION_ERRORS as exc:
-                logger.info("RabbitMQ publisher connection closed while idle (%r): reconnecting", exc)
+                logger.info(
+                    "RabbitMQ publisher connection closed while idle (%r): reconnecting", exc
+                )
                 self.drop()
             else:
                 if self._channel is not None and self._channel.is_open:
@@ -275,7 +289,9 @@ class Publisher:
             deadline = time.monotonic() + self._timeout
             while not selected:
                 if channel.is_closed or time.monotonic() > deadline:
-                    raise TransportError("RabbitMQ did not enable publisher confirms on the channel")
+                    raise TransportError(
+                        "RabbitMQ did not enable publisher confirms on the channel"
+                    )
                 connection.process_data_events(1.0)
         self._next_tag = 0
         self._channel = channel
@@ -300,7 +316,10 @@ class Publisher:
             self._confirms.returned.append(method.routing_key)
         logger.debug(
             "RabbitMQ returned message %s (topic %s) from exchange %r: %s",
-            properties.message_id, method.routing_key, method.exchange, method.reply_text,
+            properties.message_id,
+            method.routing_key,
+            method.exchange,
+            method.reply_text,
         )
 
     def _on_channel_closed(self, channel: Any, reason: BaseException) -> None:

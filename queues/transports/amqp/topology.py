@@ -50,7 +50,9 @@ def amqp_part(topology: Any, connection: str = CONNECTION) -> AmqpTopology:
     belongs to the connection of its exchange.
     """
     exchanges = tuple(
-        e for e in _values(topology.exchanges) if conf.resolve_connection(e.connection) == connection
+        e
+        for e in _values(topology.exchanges)
+        if conf.resolve_connection(e.connection) == connection
     )
     names = {e.name for e in exchanges}
     queues = tuple(
@@ -82,7 +84,9 @@ def declare(channel: BlockingChannel, topology: AmqpTopology, queue_type: str) -
         )
         channel.queue_declare(dead_letter_queue(queue.name), durable=True, arguments=dlq_arguments)
         channel.queue_bind(dead_letter_queue(queue.name), dead_letter_exchange(queue.name))
-        channel.queue_declare(queue.name, durable=True, arguments=queue_arguments(queue, queue_type))
+        channel.queue_declare(
+            queue.name, durable=True, arguments=queue_arguments(queue, queue_type)
+        )
     for binding in topology.bindings:
         channel.queue_bind(
             binding.queue,
