@@ -40,6 +40,7 @@ from operations.conf import operations_settings
 from operations.db import is_transient, locked
 from operations.models import OUTCOME_COLUMNS, Bulk, EventKind, Operation, OperationStatus
 from operations.validation import error_message, storable
+from queues.backoff import Backoff
 from store.models import Store
 from webapi import execution
 from webapi.exceptions import InputException, LocalizedException
@@ -179,8 +180,7 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
     except Exception as exc:  # nothing was written yet: record it
         _failed(op, exc)
         return
-    max_attempts = max(1, operations_settings.MAX_ATTEMPTS)
-    backoff = operations_settings.RETRY_BACKOFF_SECONDS
+    backoff = transient_backoff()
     tries = 1
     while True:
         try:
@@ -193,7 +193,7 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
             if not is_transient(exc):
                 _failed(op, exc)
                 return
-            if tries >= max_attempts:
+            if backoff.gives_up_after(tries):
                 _finish(
                     op,
                     OperationStatus.RETRIABLY_FAILED,
@@ -204,7 +204,7 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
                 )
                 return
             logger.info("operation %s: transient error, retrying (try %d): %s", op.pk, tries, exc)
-            time.sleep(backoff * 2 ** (tries - 1))
+            time.sleep(backoff.pause_before(tries + 1))
             tries += 1
             op.attempts += 1
             continue
@@ -215,6 +215,15 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
             op.serialized_data = redacted
             setattr(op, "redacted", True)  # noqa: B010 (saved by `save_redacted` with the outcome)
         return
+
+
+def transient_backoff() -> Backoff:
+    """Return the waits between the attempts of an operation failing transiently:
+    RETRY_BACKOFF_SECONDS, doubling (at most 5 s), MAX_ATTEMPTS attempts in all."""
+    delay = operations_settings.RETRY_BACKOFF_SECONDS
+    return Backoff(
+        delay=delay, max_delay=max(delay, 5.0), attempts=max(1, operations_settings.MAX_ATTEMPTS)
+    )
 
 
 def _failed(op: Operation, exc: BaseException) -> None:
