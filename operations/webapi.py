@@ -73,43 +73,30 @@ def operation_search(ctx: CallContext, params: Mapping[str, str], data: Any) -> 
     return page.answer(status.render_operation)
 
 
-for _route in (
-    Route(
-        method="GET",
-        path="/V1/bulk/:bulkUuid/status",
-        service="operations.webapi.bulk_status",
-        call=bulk_status,
-        permission=PERMISSION,
-        summary="A bulk's summary and its operations' statuses.",
-        tags=("bulk",),
-    ),
-    Route(
-        method="GET",
-        path="/V1/bulk/:bulkUuid/detailed-status",
-        service="operations.webapi.bulk_detailed_status",
-        call=bulk_detailed_status,
-        permission=PERMISSION,
-        summary="A bulk's summary and its operations with their data and results.",
-        tags=("bulk",),
-    ),
-    Route(
-        method="GET",
-        path="/V1/bulk/:bulkUuid/operation-status/:status",
-        service="operations.webapi.operation_count_by_status",
-        call=operation_count_by_status,
-        permission=PERMISSION,
-        summary="How many operations of a bulk have this status (a bare integer).",
-        tags=("bulk",),
-    ),
-    Route(
-        method="GET",
-        path="/V1/bulk",
-        service="operations.webapi.operation_search",
-        call=operation_search,
-        permission=PERMISSION,
-        search=True,
-        summary="Search operations (searchCriteria).",
-        tags=("bulk",),
-    ),
-):
-    register(_route)
+def _route(path: str, call: Any, summary: str, *, search: bool = False) -> None:
+    register(
+        Route(
+            method="GET",
+            path=path,
+            service=f"{call.__module__}.{call.__qualname__}",
+            call=call,
+            permission=PERMISSION,
+            search=search,
+            summary=summary,
+            tags=("bulk",),
+        )
+    )
+
+
+_route("/V1/bulk/:bulkUuid/status", bulk_status, "A bulk's summary and its operations' statuses.")
+_route(
+    "/V1/bulk/:bulkUuid/detailed-status",
+    bulk_detailed_status,
+    "A bulk's summary and its operations with their data and results.",
+)
+_route(
+    "/V1/bulk/:bulkUuid/operation-status/:status",
+    operation_count_by_status,
+    "How many operations of a bulk have this status (a bare integer).",
+)
+_route("/V1/bulk", operation_search, "Search operations (searchCriteria).", search=True)
