@@ -128,7 +128,6 @@ boolean = Kind(_boolean, "1/0, true/false, yes/no or on/off")
 text = Kind(_text, "text")
 text_list = Kind(_text_list, "a comma-separated list")
 counts = Kind(_counts, "a list like 'consumer=2,other=1'")
-anything = Kind(lambda value: value, "a Python value")
 
 
 def source(value: Any, where: str) -> str:

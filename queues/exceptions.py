@@ -19,10 +19,6 @@ class PublishError(TransportError):
     """Messages were not confirmed by the transport; none of them can be assumed sent."""
 
 
-class MessageDecodeError(QueueError):
-    """A delivered message cannot be decoded; it is dead-lettered, never retried."""
-
-
 class ConsumerAlreadyRunning(QueueError):
     """A single-instance consumer (`--single-thread`) is already running somewhere."""
 

@@ -162,10 +162,3 @@ def revoke_token(token: AccessToken) -> None:
 def revoke_integration_tokens(integration: Integration) -> int:
     """Revoke every unrevoked token of the integration; return how many."""
     return integration.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-
-def revoke_user_tokens(user) -> int:
-    """Revoke every unrevoked token issued to this user; return how many."""
-    return AccessToken.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )

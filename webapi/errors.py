@@ -50,7 +50,6 @@ METHOD_NOT_ALLOWED = (
     'The "%method" method is not allowed for this route. Allowed methods: %allowed.'
 )
 INTERNAL_ERROR = "Internal Error. Details are available in the server log. Report ID: %s"
-MANY_INPUT_ERRORS = "One or more input exceptions have occurred."
 _REQUIRED_CODES = {"required", "null", "blank"}
 
 
