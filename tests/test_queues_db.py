@@ -164,6 +164,22 @@ def test_a_periodic_task_of_a_consumer_runs_between_receives_once_per_interval(t
     assert runs == [1], "the second process saw it had run within the interval"
 
 
+def test_time_spent_on_periodic_tasks_does_not_count_as_idle(topo, unique):
+    # A slow periodic task (the outbox relay on a busy database) before the first
+    # receive must not make a consumer with a short max_idle_time exit with work waiting.
+    registry.declare(
+        Periodic(
+            unique("slow"), func=lambda: time.sleep(0.5), interval=3600, consumer=topo["consumer"]
+        )
+    )
+    publish("t", {"n": 1})
+
+    result = ConsumerRuntime(topo["consumer"], max_idle_time=0.3, sleep=0.05, register=False).run()
+
+    assert result.processed == 1
+    assert len(topo["handled"]) == 1
+
+
 def test_a_periodic_run_is_claimed_by_one_process_only():
     assert claim_run("job", 60) is True
     assert claim_run("job", 60) is False

@@ -200,7 +200,11 @@ class ConsumerRuntime:
             if self.stopping:
                 return self._stop_reason
             if self.periodics.tasks and not self.periodics.seconds_until_next():
+                started = time.monotonic()
                 self.periodics.run_due()
+                # Time spent on periodic tasks is work, not waiting for a message: it
+                # does not count towards max_idle_time.
+                last_activity += time.monotonic() - started
             remaining = self._remaining()
             if remaining == 0:
                 return "max_messages"
