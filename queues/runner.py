@@ -1,4 +1,4 @@
-"""The supervising runner (Magento's `cron_consumers_runner`), settings QUEUES["RUNNER"].
+"""The supervising runner (Magento's `cron_consumers_runner`), settings QUEUES["RUNNER_*"] (`queues.conf.runner_options`).
 
 For each configured consumer (`consumers`, empty means all declared) it keeps
 `multiple_processes[name]` (default 1) subprocesses of

@@ -12,7 +12,7 @@ from queues.runner import Runner
 
 class Command(BaseCommand):
     help = (
-        "Spawn and supervise consumer processes per settings QUEUES['RUNNER']; SIGTERM stops them "
+        "Spawn and supervise consumer processes per settings QUEUES['RUNNER_*']; SIGTERM stops them "
         "gracefully. --once: one pass for cron (start what is missing, then return)."
     )
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         try:
             runner = Runner()
         except DeclarationError as exc:
-            raise CommandError(f"QUEUES['RUNNER']: {exc}") from exc
+            raise CommandError(f"QUEUES['RUNNER_CONSUMERS']: {exc}") from exc
         if once:
             started = runner.run_once()
             summary = ", ".join(f"{name} x{n}" for name, n in started.items()) or "nothing to start"
