@@ -1,4 +1,6 @@
-"""The supervising runner (Magento's `cron_consumers_runner`), settings QUEUES["RUNNER_*"] (`queues.conf.runner_options`).
+"""The supervising runner (Magento's `cron_consumers_runner`).
+
+Its settings are QUEUES["RUNNER_*"] (`queues.conf.runner_options`).
 
 For each configured consumer (`consumers`, empty means all declared) it keeps
 `multiple_processes[name]` (default 1) subprocesses of

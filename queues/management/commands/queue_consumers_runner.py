@@ -12,8 +12,9 @@ from queues.runner import Runner
 
 class Command(BaseCommand):
     help = (
-        "Spawn and supervise consumer processes per settings QUEUES['RUNNER_*']; SIGTERM stops them "
-        "gracefully. --once: one pass for cron (start what is missing, then return)."
+        "Spawn and supervise consumer processes per settings QUEUES['RUNNER_*']; "
+        "SIGTERM stops them gracefully. "
+        "--once: one pass for cron (start what is missing, then return)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
