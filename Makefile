@@ -28,7 +28,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config store catalog webapi operations queues
+	$(BIN)/mypy config store catalog webapi operations queues dashboard
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db*

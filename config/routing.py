@@ -1,5 +1,7 @@
-"""Websocket routes (the dashboard's live updates are added here)."""
+"""Websocket routes: the dashboard's live updates."""
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from dashboard.routing import websocket_urlpatterns as dashboard_websockets
+
+websocket_urlpatterns = [*dashboard_websockets]

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "webapi",
     "operations",
     "queues",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +108,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context.notifications",
             ],
         },
     },
@@ -166,7 +168,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Channels (websockets) ------------------------------------------------------
@@ -256,6 +258,17 @@ OPERATIONS = section(
     BULK_LIFETIME_DAYS="OPERATIONS_BULK_LIFETIME_DAYS",
     RELAY_INTERVAL_SECONDS="OPERATIONS_RELAY_INTERVAL_SECONDS",
 )
+
+# --- Dashboard (dashboard/conf.py) --------------------------------------------------
+DASHBOARD = section(
+    "DASHBOARD",
+    FLUSH_INTERVAL="DASHBOARD_FLUSH_INTERVAL",
+    POLL_INTERVAL="DASHBOARD_POLL_INTERVAL",
+    PAGE_SIZE="DASHBOARD_PAGE_SIZE",
+)
+
+# Password reset mails go to the server's log unless a mail backend is set.
+EMAIL_BACKEND = read("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {
     "version": 1,

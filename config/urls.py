@@ -12,14 +12,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import views
+from django.views.generic import RedirectView
 from operations import views as operations_views
 from webapi import views as webapi_views
 
 STORE = r"(?:(?P<store_code>[A-Za-z0-9_]+)/)?"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", RedirectView.as_view(pattern_name="dashboard:home"), name="home"),
+    path("dashboard/", include("dashboard.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("rest/schema/", SpectacularAPIView.as_view(), name="schema"),

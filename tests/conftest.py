@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.webapi",
     "tests.fixtures.queues",
     "tests.fixtures.operations",
+    "tests.fixtures.dashboard",
 ]
 
 

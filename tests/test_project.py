@@ -125,14 +125,14 @@ def served(tmp_path):
 
 
 def test_serve_answers_the_sign_in_page_static_files_and_the_api(served):
-    status, body, headers = _get(f"{served}/")
+    status, body, headers = _get(f"{served}/dashboard/bulks/")
     assert status == 302 and "/accounts/login/" in headers["Location"]
 
     status, body, _ = _get(f"{served}/accounts/login/")
     assert status == 200
     assert "Sign in" in body and 'name="password"' in body
 
-    status, body, headers = _get(f"{served}/static/css/app.css")
+    status, body, headers = _get(f"{served}/static/dashboard/dashboard.css")
     assert status == 200 and "--accent" in body
 
     status, body, headers = _get(f"{served}/rest/V1/no-such-route")
@@ -294,11 +294,14 @@ def _documented_default(value) -> str | None:
 
 def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaults():
     from config.environment import VARIABLES
+    from dashboard.conf import dashboard_settings
     from operations.conf import operations_settings
     from queues.conf import queue_settings
     from webapi.conf import webapi_settings
 
-    app_settings = {s.name: s for s in (queue_settings, operations_settings, webapi_settings)}
+    app_settings = {
+        s.name: s for s in (queue_settings, operations_settings, webapi_settings, dashboard_settings)
+    }
     documented = _readme_variables()
     assert sorted(documented) == sorted(VARIABLES)
     for name, variable in VARIABLES.items():

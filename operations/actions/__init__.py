@@ -5,9 +5,11 @@ from operations.actions.cleanup import delete_old_bulks
 from operations.actions.outbox import publish_rows, relay_unpublished, sweep_stuck
 from operations.actions.people import (
     acknowledge_bulk,
+    acknowledge_finished,
     edit_operation,
     retry_by_error_code,
     retry_failed,
+    retry_group,
     retry_operation,
     retry_operations,
 )
@@ -17,6 +19,7 @@ __all__ = [
     "Accepted",
     "accept_bulk",
     "acknowledge_bulk",
+    "acknowledge_finished",
     "delete_old_bulks",
     "edit_operation",
     "execute_operations",
@@ -25,6 +28,7 @@ __all__ = [
     "request_fingerprint",
     "retry_by_error_code",
     "retry_failed",
+    "retry_group",
     "retry_operation",
     "retry_operations",
     "sweep_stuck",

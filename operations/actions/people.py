@@ -222,3 +222,31 @@ def acknowledge_bulk(bulk: Bulk, user: Any) -> BulkAcknowledgement:
         bulk=bulk, user=user, defaults={"at": timezone.now()}
     )
     return ack
+
+
+def retry_group(
+    bulk: Bulk,
+    user: Any,
+    *,
+    error_code: int | None,
+    message: str,
+    statuses: Iterable[int] = RETRIABLE_STATUSES,
+) -> int:
+    """Reopen the operations of a bulk that failed with one error code and message (a group
+    of Magento's "Items to retry"), among `statuses`; return how many."""
+    return _retry_where(
+        bulk, user, status__in=list(statuses), error_code=error_code, result_message=message
+    )
+
+
+def acknowledge_finished(user: Any) -> int:
+    """Dismiss every finished bulk of `user`'s own that they have not dismissed yet
+    (Magento's "Dismiss All Completed Tasks"); return how many."""
+    _require(user, ACKNOWLEDGE)
+    now = timezone.now()
+    pending = Bulk.objects.filter(owner=user, open_count=0).exclude(acknowledgements__user=user)
+    created = BulkAcknowledgement.objects.bulk_create(
+        [BulkAcknowledgement(bulk_id=pk, user=user, at=now) for pk in pending.values_list("pk", flat=True)],
+        ignore_conflicts=True,
+    )
+    return len(created)

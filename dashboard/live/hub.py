@@ -1,0 +1,252 @@
+"""The hub of one server process: which pages are open, what they show, what to send them.
+
+Database work does not grow with the number of open pages: a flush reads the
+changed bulks that some page shows (or, with a bulk log open, every changed bulk) in
+one query, the error groups of those shown on a bulk page in one more, and the
+operation rows shown in a third; each fragment is rendered once per set of
+abilities (retry, edit, dismiss) and sent to every page that shows it and may see
+it. A page is told about a bulk only if it is the bulk's owner or may see all bulks.
+
+Timing: a change is flushed at once if nothing was flushed in the last
+`FLUSH_INTERVAL` seconds, else at the end of it (changes in between coalesce). The
+hub runs in the server's event loop; reading and rendering run in a thread
+(`database_sync_to_async`), one flush at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from dashboard.conf import dashboard_settings
+from dashboard.live import render
+
+logger = logging.getLogger(__name__)
+
+GROUP = "dashboard.changes"  # the channel layer group every server's hub listens to
+POLL_OVERLAP = timedelta(seconds=5)  # a change committed late must still be seen
+MAX_NEW_BULKS = 200  # a flush looks at no more new bulks than this
+
+
+class Page(Protocol):
+    """What the hub needs of a websocket consumer."""
+
+    async def dashboard_update(self, event: dict[str, Any]) -> None: ...
+
+
+@dataclass(eq=False)
+class Viewer:
+    """One open page, as the hub sees it."""
+
+    page: Page
+    user_id: int
+    can_view_all: bool
+    abilities: render.Abilities
+    kind: str = "other"  # "bulks" (the log), "bulk" (one bulk's page), "other"
+    bulk_ids: set[int] = field(default_factory=set)  # bulks whose fragments it shows
+    operation_ids: set[int] = field(default_factory=set)  # operation rows it shows
+    filters: dict[str, Any] = field(default_factory=dict)  # the log's filters
+    at_top: bool = False  # the log shows its first page: new bulks go on top
+    since: datetime | None = None  # newer bulks than this are new to the log
+    new_bulks: int = 0  # announced as "N new bulks" (log not at the top)
+    visible: bool = True  # a hidden tab is sent nothing until it is visible again
+
+    def may_see(self, owner_id: int | None) -> bool:
+        return self.can_view_all or owner_id == self.user_id
+
+
+class Hub:
+    """The open pages of one event loop and the tasks that keep them live."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.viewers: set[Viewer] = set()
+        self.dirty: set[int] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._open_seen: dict[int, int] = {}  # bulk id -> open operations when last sent
+        self._last_poll: datetime | None = None
+        self._polled: dict[int, datetime] = {}
+        self.flushes = 0
+
+    # -- pages coming and going --------------------------------------------------------
+    async def add(self, viewer: Viewer) -> None:
+        self.viewers.add(viewer)
+        if not self._tasks:
+            self._start()
+
+    async def remove(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+        if not self.viewers:
+            await self.stop()
+
+    async def watch(self, viewer: Viewer, watch: render.Watch) -> None:
+        """Take what a page now shows; after a reconnection, send it the current state."""
+        resolved = await database_sync_to_async(render.resolve_watch)(
+            viewer.user_id, viewer.abilities, watch
+        )
+        viewer.kind = resolved.kind
+        viewer.bulk_ids = resolved.bulk_ids
+        viewer.operation_ids = resolved.operation_ids
+        viewer.filters = resolved.filters
+        viewer.at_top = resolved.at_top
+        viewer.since = resolved.since
+        viewer.new_bulks = 0
+        if resolved.html and viewer.visible:
+            await _send(viewer, resolved.html)
+
+    async def set_visible(self, viewer: Viewer, visible: bool) -> None:
+        """A tab hidden receives nothing; shown again, it catches up at once."""
+        was = viewer.visible
+        viewer.visible = visible
+        if visible and not was:
+            html = await database_sync_to_async(render.catch_up)(
+                viewer.user_id,
+                viewer.abilities,
+                viewer.kind,
+                set(viewer.bulk_ids),
+                set(viewer.operation_ids),
+            )
+            if html:
+                await _send(viewer, html)
+
+    # -- changes coming in ---------------------------------------------------------------
+    def mark_dirty(self, bulk_ids: Any) -> None:
+        """Note that these bulks changed (call in the hub's loop: `call_soon_threadsafe`)."""
+        self.dirty.update(int(pk) for pk in bulk_ids)
+        self._wake.set()
+
+    # -- the tasks -------------------------------------------------------------------------
+    def _start(self) -> None:
+        self._last_poll = timezone.now() - POLL_OVERLAP
+        self._tasks = [
+            self.loop.create_task(self._flush_loop(), name="dashboard flush"),
+            self.loop.create_task(self._poll_loop(), name="dashboard poll"),
+        ]
+        if render.uses_redis():
+            self._tasks.append(self.loop.create_task(self._listen_loop(), name="dashboard listen"))
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: PERF203 - stopping, whatever happened
+                pass
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                await self.flush()
+            except Exception:
+                logger.exception("dashboard: a live update failed; the next change tries again")
+            # At most one flush per interval: what changes meanwhile waits for the next.
+            await asyncio.sleep(
+                max(0.0, dashboard_settings.FLUSH_INTERVAL - (time.monotonic() - started))
+            )
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(dashboard_settings.POLL_INTERVAL)
+            try:
+                changed = await database_sync_to_async(self._poll)()
+            except Exception:
+                logger.exception("dashboard: polling the bulks' counters failed")
+                continue
+            if changed:
+                self.mark_dirty(changed)
+
+    def _poll(self) -> list[int]:
+        """Return the bulks whose counters changed since the last look (one query)."""
+        since = self._last_poll or timezone.now() - POLL_OVERLAP
+        rows = render.changed_since(since - POLL_OVERLAP)
+        changed = [pk for pk, at in rows if self._polled.get(pk) != at]
+        self._polled = dict(rows)
+        if rows:
+            self._last_poll = max(at for _pk, at in rows)
+        return changed
+
+    async def _listen_loop(self) -> None:
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        await layer.group_add(GROUP, channel)
+        refreshed = time.monotonic()
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), timeout=60)
+                except TimeoutError:
+                    message = None
+                except Exception:
+                    logger.warning("dashboard: the channel layer is unreachable; polling only")
+                    await asyncio.sleep(dashboard_settings.POLL_INTERVAL)
+                    continue
+                if message and message.get("type") == "bulks.changed":
+                    self.mark_dirty(message.get("ids", ()))
+                if time.monotonic() - refreshed > 3600:  # groups expire on Redis
+                    await layer.group_add(GROUP, channel)
+                    refreshed = time.monotonic()
+        finally:
+            try:
+                await layer.group_discard(GROUP, channel)
+            except Exception:  # noqa: BLE001 - the layer may be gone with the loop
+                logger.debug("dashboard: leaving the channel layer group failed", exc_info=True)
+
+    # -- one flush -----------------------------------------------------------------------------
+    async def flush(self) -> None:
+        """Read the changed bulks once, render their fragments once, send each page its own."""
+        dirty, self.dirty = self.dirty, set()
+        viewers = [v for v in self.viewers if v.visible]
+        if not dirty or not viewers:
+            return
+        wanted = render.Wanted.of(viewers, dirty, MAX_NEW_BULKS)
+        if wanted.empty:
+            return
+        batch = await database_sync_to_async(render.flush_batch)(wanted, self._open_seen)
+        self.flushes += 1
+        sends = [
+            _send(viewer, html)
+            for viewer in viewers
+            if (html := render.for_viewer(viewer, batch))
+        ]
+        await asyncio.gather(*sends)
+
+
+async def _send(viewer: Viewer, html: str) -> None:
+    try:
+        await viewer.page.dashboard_update({"type": "dashboard.update", "html": html})
+    except Exception:  # noqa: BLE001 - a closing socket must not stop the others
+        logger.debug("dashboard: sending to a page failed", exc_info=True)
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def hub() -> Hub:
+    """Return the hub of the running event loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub(loop)
+    return found
+
+
+def running_hubs() -> list[Hub]:
+    """Return the hubs of this process whose loop still runs (for `forward`)."""
+    for loop in [loop for loop in _hubs if loop.is_closed()]:
+        del _hubs[loop]
+    return list(_hubs.values())

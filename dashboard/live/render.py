@@ -1,0 +1,350 @@
+"""The synchronous half of the live updates: reading the database and rendering fragments.
+
+The hub calls these in a worker thread. `flush_batch` is the work of one flush,
+shared by every open page: one query for the changed bulks, one for the error
+groups of those shown on a bulk page, one for the operation rows shown, and one per
+owner whose notifications changed (a bulk of theirs finished or was dismissed).
+`for_viewer` then picks, in the hub's loop, what one page gets of that batch: no
+query at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from dashboard import queries
+from dashboard.forms import BulkFilterForm
+from operations.models import Bulk, Operation
+from operations.status import visible_bulks
+
+if TYPE_CHECKING:
+    from dashboard.live.hub import Viewer
+
+MAX_WATCHED_BULKS = 500
+MAX_WATCHED_OPERATIONS = 1000
+
+
+def uses_redis() -> bool:
+    """Return True if the channel layer reaches other processes (Redis)."""
+    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
+    return "redis" in backend.lower()
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What a user may do: the parts of a fragment that differ between users."""
+
+    can_view_all: bool = False
+    can_retry: bool = False
+    can_edit: bool = False
+    can_acknowledge: bool = False
+
+    @classmethod
+    def of(cls, user: Any) -> Abilities:
+        from dashboard.views.common import user_abilities
+
+        return cls(**user_abilities(user))
+
+    def context(self) -> dict[str, bool]:
+        return {
+            "can_view_all": self.can_view_all,
+            "can_retry": self.can_retry,
+            "can_edit": self.can_edit,
+            "can_acknowledge": self.can_acknowledge,
+        }
+
+
+# -- what a page shows -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What a page says it shows (the `watch` message of its socket), bounded."""
+
+    kind: str = "other"
+    bulk_uuids: tuple[str, ...] = ()
+    operation_ids: tuple[int, ...] = ()
+    filters: str = ""  # the bulk log's query string
+    at_top: bool = False
+    rendered_at: datetime | None = None
+    fresh: bool = True  # the page was just rendered: no catch-up needed
+
+    @classmethod
+    def parse(cls, data: Any) -> Watch:
+        """Return the Watch of a decoded message; anything malformed is left out."""
+        if not isinstance(data, dict):
+            return cls()
+        kind = data.get("page") if data.get("page") in ("bulks", "bulk") else "other"
+        uuids = [u for u in data.get("bulks") or () if isinstance(u, str) and len(u) <= 36]
+        ops = [o for o in data.get("operations") or () if isinstance(o, int) and o > 0]
+        filters = data.get("filters") if isinstance(data.get("filters"), str) else ""
+        rendered = data.get("rendered_at")
+        return cls(
+            kind=kind,
+            bulk_uuids=tuple(uuids[:MAX_WATCHED_BULKS]),
+            operation_ids=tuple(ops[:MAX_WATCHED_OPERATIONS]),
+            filters=filters[:2000],
+            at_top=bool(data.get("top")),
+            rendered_at=parse_datetime(rendered) if isinstance(rendered, str) else None,
+            fresh=bool(data.get("fresh", True)),
+        )
+
+
+@dataclass
+class Resolved:
+    """A Watch checked against what the user may see, ready for the hub to apply."""
+
+    kind: str
+    bulk_ids: set[int]
+    operation_ids: set[int]
+    filters: dict[str, Any]
+    at_top: bool
+    since: datetime | None
+    html: str = ""
+
+
+def resolve_watch(user_id: int, abilities: Abilities, watch: Watch) -> Resolved:
+    """Return what the page may be sent: its bulks among those the user may see (one
+    query), the log's filters parsed; with `watch.fresh` False, also the current state
+    of all of it (the page reconnected and may have missed updates)."""
+    user = get_user_model().objects.get(pk=user_id)
+    bulks = list(visible_bulks(user).filter(uuid__in=list(watch.bulk_uuids)).only("pk", "created"))
+    filters = {}
+    if watch.kind == "bulks":
+        form = BulkFilterForm(QueryDict(watch.filters), can_view_all=abilities.can_view_all)
+        filters = form.filters()
+    since = watch.rendered_at or timezone.now()
+    if bulks:
+        since = max([since, *(b.created for b in bulks)])
+    resolved = Resolved(
+        kind=watch.kind,
+        bulk_ids={b.pk for b in bulks},
+        operation_ids=set(watch.operation_ids) if watch.kind == "bulk" else set(),
+        filters=filters,
+        at_top=watch.at_top,
+        since=since,
+    )
+    if not watch.fresh:
+        resolved.html = catch_up(user_id, abilities, resolved.kind, resolved.bulk_ids,
+                                 resolved.operation_ids)
+    return resolved
+
+
+def catch_up(
+    user_id: int, abilities: Abilities, kind: str, bulk_ids: set[int], operation_ids: set[int]
+) -> str:
+    """Return the current state of everything a page shows, and its notifications."""
+    wanted = Wanted(
+        bulk_ids=set(bulk_ids),
+        groups_for=set(bulk_ids) if kind == "bulk" else set(),
+        operation_ids=set(operation_ids) if kind == "bulk" else set(),
+        abilities={abilities},
+    )
+    batch = flush_batch(wanted, {}, notify_owners={user_id})
+    parts: list[str] = []
+    for bulk_id in bulk_ids:
+        parts += _bulk_parts(kind, bulk_id, abilities, operation_ids, batch)
+    if user_id in batch.notifications:
+        parts.append(batch.notifications[user_id])
+    return "".join(parts)
+
+
+# -- one flush ---------------------------------------------------------------------------
+
+
+@dataclass
+class Wanted:
+    """What one flush reads: computed in the hub's loop from the open pages."""
+
+    bulk_ids: set[int] = field(default_factory=set)
+    groups_for: set[int] = field(default_factory=set)  # shown on a bulk page
+    operation_ids: set[int] = field(default_factory=set)
+    abilities: set[Abilities] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        return not self.bulk_ids
+
+    @classmethod
+    def of(cls, viewers: Iterable[Viewer], dirty: set[int], max_new: int) -> Wanted:
+        wanted = cls()
+        log_open = False
+        for viewer in viewers:
+            shown = viewer.bulk_ids & dirty
+            wanted.bulk_ids |= shown
+            wanted.abilities.add(viewer.abilities)
+            if viewer.kind == "bulks":
+                log_open = True
+            elif viewer.kind == "bulk" and shown:
+                wanted.groups_for |= shown
+                wanted.operation_ids |= viewer.operation_ids
+        if log_open:  # a new bulk may belong on top of a log
+            wanted.bulk_ids |= set(sorted(dirty - wanted.bulk_ids, reverse=True)[:max_new])
+        return wanted
+
+
+@dataclass
+class Batch:
+    """What one flush read and rendered, shared by every page."""
+
+    bulks: dict[int, Bulk] = field(default_factory=dict)
+    fragments: dict[tuple[str, int, Abilities], str] = field(default_factory=dict)
+    operation_rows: dict[tuple[int, Abilities], tuple[int, str]] = field(default_factory=dict)
+    notifications: dict[int, str] = field(default_factory=dict)  # owner id -> the panel
+    announcements: dict[int, str] = field(default_factory=dict)  # bulk id -> a sentence
+
+
+def changed_since(moment: datetime) -> list[tuple[int, datetime]]:
+    """Return (id, changed_at) of the bulks whose counters changed after `moment` (one
+    query over the `changed_at` index)."""
+    return list(
+        Bulk.objects.filter(changed_at__gt=moment)
+        .order_by("-changed_at")
+        .values_list("pk", "changed_at")[:2000]
+    )
+
+
+def flush_batch(
+    wanted: Wanted, open_seen: dict[int, int], notify_owners: set[int] | None = None
+) -> Batch:
+    """Read and render what `wanted` says, once (see the module docstring).
+
+    `open_seen` (bulk id -> open operations at the last flush) is updated, so that a
+    bulk that has just finished is announced once and its owner's notifications redone.
+    """
+    batch = Batch()
+    batch.bulks = {
+        b.pk: b for b in Bulk.objects.filter(pk__in=wanted.bulk_ids).select_related("owner")
+    }
+    groups = queries.error_groups(wanted.groups_for & set(batch.bulks))
+    operations = _operation_rows(wanted.operation_ids, wanted.groups_for & set(batch.bulks))
+    owners = set(notify_owners or ())
+    for bulk in batch.bulks.values():
+        before = open_seen.get(bulk.pk)
+        open_seen[bulk.pk] = bulk.open_count
+        if bulk.open_count == 0 and bulk.owner_id is not None:
+            owners.add(bulk.owner_id)  # finished now, or dismissed: its owner's panel changes
+            if before:
+                batch.announcements[bulk.pk] = _finished_sentence(bulk)
+        for abilities in wanted.abilities:
+            context = {**abilities.context(), "bulk": bulk, "oob": True}
+            batch.fragments["row", bulk.pk, abilities] = render_to_string(
+                "dashboard/_bulk_row.html", context
+            )
+            if bulk.pk in wanted.groups_for:
+                to_retry, cannot_update = groups.get(bulk.pk, ([], []))
+                batch.fragments["summary", bulk.pk, abilities] = render_to_string(
+                    "dashboard/_bulk_summary.html", context
+                )
+                batch.fragments["groups", bulk.pk, abilities] = render_to_string(
+                    "dashboard/_error_groups.html",
+                    {**context, "to_retry": to_retry, "cannot_update": cannot_update},
+                )
+    for operation in operations:
+        bulk = batch.bulks[operation.bulk_id]
+        for abilities in wanted.abilities:
+            batch.operation_rows[operation.pk, abilities] = (
+                operation.bulk_id,
+                render_to_string(
+                    "dashboard/_operation_row.html",
+                    {**abilities.context(), "bulk": bulk, "operation": operation, "oob": True},
+                ),
+            )
+    for owner_id in owners:
+        batch.notifications[owner_id] = render_to_string(
+            "dashboard/_notifications.html",
+            {"notifications": queries.notifications_of(owner_id), "oob": True},
+        )
+    return batch
+
+
+def _operation_rows(operation_ids: set[int], bulk_ids: set[int]) -> list[Operation]:
+    if not operation_ids or not bulk_ids:
+        return []
+    return list(
+        Operation.objects.filter(pk__in=operation_ids, bulk_id__in=bulk_ids).only(
+            *queries.OPERATION_ROW_FIELDS
+        )
+    )
+
+
+def _finished_sentence(bulk: Bulk) -> str:
+    failed = bulk.done_count - bulk.complete_count
+    return (
+        f"Task “{bulk.description or bulk.uuid}” finished: {bulk.complete_count} "
+        f"item{'s' if bulk.complete_count != 1 else ''} updated"
+        + (f", {failed} failed." if failed else ".")
+    )
+
+
+# -- what one page gets ------------------------------------------------------------------
+
+
+def for_viewer(viewer: Viewer, batch: Batch) -> str:
+    """Return the HTML one page gets of a batch (oob fragments), or "" for nothing.
+
+    Runs in the hub's loop (it updates the viewer: new bulks joining its log)."""
+    parts: list[str] = []
+    for bulk_id, bulk in batch.bulks.items():
+        if not viewer.may_see(bulk.owner_id):
+            continue
+        if bulk_id in viewer.bulk_ids:
+            parts += _bulk_parts(viewer.kind, bulk_id, viewer.abilities, viewer.operation_ids, batch)
+            if bulk_id in batch.announcements:
+                parts.append(_announcement(batch.announcements[bulk_id]))
+        elif viewer.kind == "bulks" and _is_new(viewer, bulk):
+            if viewer.at_top:
+                viewer.bulk_ids.add(bulk_id)
+                row = batch.fragments.get(("row", bulk_id, viewer.abilities), "")
+                parts.append(
+                    f'<tbody hx-swap-oob="afterbegin:#bulk-rows">{_without_oob(row)}</tbody>'
+                )
+            else:
+                viewer.new_bulks += 1
+                viewer.bulk_ids.add(bulk_id)  # counted once
+                parts.append(render_to_string("dashboard/_new_bulks.html", {"count": viewer.new_bulks}))
+    if viewer.user_id in batch.notifications:
+        parts.append(batch.notifications[viewer.user_id])
+    return "".join(parts)
+
+
+def _bulk_parts(
+    kind: str, bulk_id: int, abilities: Abilities, operation_ids: set[int], batch: Batch
+) -> list[str]:
+    if kind == "bulks":
+        return [batch.fragments.get(("row", bulk_id, abilities), "")]
+    if kind != "bulk":
+        return []
+    parts = [
+        batch.fragments.get(("summary", bulk_id, abilities), ""),
+        batch.fragments.get(("groups", bulk_id, abilities), ""),
+    ]
+    for op_id in operation_ids:
+        found = batch.operation_rows.get((op_id, abilities))
+        if found is not None and found[0] == bulk_id:
+            parts.append(found[1])
+    return parts
+
+
+def _is_new(viewer: Viewer, bulk: Bulk) -> bool:
+    if viewer.since is None or bulk.created <= viewer.since:
+        return False
+    return queries.matches(viewer.filters, bulk)
+
+
+def _without_oob(html: str) -> str:
+    return html.replace(' hx-swap-oob="true"', "", 1)
+
+
+def _announcement(text: str) -> str:
+    return render_to_string("dashboard/_announcement.html", {"text": text})

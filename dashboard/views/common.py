@@ -1,0 +1,72 @@
+"""What every dashboard view shares: who may open it, the bulk it is about, full page or fragment."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dashboard import queries
+from operations.models import Bulk
+
+VIEW = "operations.view_bulk"
+VIEW_ALL = "operations.view_all_bulks"
+RETRY = "operations.retry_operations"
+EDIT = "operations.edit_operations"
+ACKNOWLEDGE = "operations.acknowledge_bulks"
+
+NO_ACCESS = (
+    "Your account may not see bulk operations: it needs the permission "
+    "“Can view bulk” (operations.view_bulk). Ask an administrator."
+)
+
+
+def dashboard_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Require a signed-in user holding `operations.view_bulk` (a readable 403 otherwise)."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm(VIEW):
+            raise PermissionDenied(NO_ACCESS)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def visible_bulk(request: HttpRequest, bulk_uuid: Any) -> Bulk:
+    """Return the bulk if the user may see it; 404 otherwise (another's bulk does not exist)."""
+    bulk = queries.get_visible_bulk(request.user, bulk_uuid)
+    if bulk is None:
+        raise Http404("No such bulk.")
+    return bulk
+
+
+def page_or_fragment(
+    request: HttpRequest, page: str, fragment: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """Render the full `page`, or only `fragment` for an htmx request (not a boosted one)."""
+    htmx = getattr(request, "htmx", None)
+    template = fragment if htmx and not htmx.boosted else page
+    return render(request, template, context, status=status)
+
+
+def user_abilities(user: Any) -> dict[str, bool]:
+    """Return what the user may do, for the templates (the server checks again anyway)."""
+    return {
+        "can_view_all": user.has_perm(VIEW_ALL),
+        "can_retry": user.has_perm(RETRY),
+        "can_edit": user.has_perm(EDIT) and user.has_perm(RETRY),
+        "can_acknowledge": user.has_perm(ACKNOWLEDGE),
+    }
+
+
+def groups_context(bulk: Bulk) -> dict[str, Any]:
+    """Return the bulk's error groups as the templates name them."""
+    to_retry, cannot_update = queries.error_groups([bulk.pk])[bulk.pk]
+    return {"to_retry": to_retry, "cannot_update": cannot_update}
