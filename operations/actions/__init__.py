@@ -2,6 +2,7 @@
 
 from operations.actions.accepting import Accepted, accept_bulk, request_fingerprint
 from operations.actions.cleanup import delete_old_bulks
+from operations.actions.counters import record_transitions
 from operations.actions.outbox import publish_rows, relay_unpublished, sweep_stuck
 from operations.actions.people import (
     acknowledge_bulk,
@@ -21,6 +22,7 @@ __all__ = [
     "edit_operation",
     "execute_operations",
     "publish_rows",
+    "record_transitions",
     "relay_unpublished",
     "request_fingerprint",
     "retry_by_error_code",

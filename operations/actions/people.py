@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from operations import items as item_rules
+from operations.actions.counters import record_transitions
 from operations.actions.outbox import publish_operations_after_commit
 from operations.actions.running import route_for_topic
 from operations.db import locked
@@ -124,8 +125,10 @@ def _retry_where(bulk: Bulk, user: Any, **conditions: Any) -> int:
 
 
 def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
-    """Set `ops` (locked) open again, record `retried` events, publish after commit."""
+    """Set `ops` (locked) open again, record `retried` events and the bulks' counters,
+    publish after commit."""
     now = timezone.now()
+    record_transitions(((op.bulk_id, op.status, OperationStatus.OPEN) for op in ops), now=now)
     for op in ops:
         op.status = OperationStatus.OPEN
         op.result_message = ""

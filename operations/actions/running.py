@@ -35,6 +35,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from operations import items as item_rules
+from operations.actions.counters import record_transitions
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
@@ -68,7 +69,8 @@ def execute_operations(
 
     Joins the caller's transaction (the consumer runtime's, which also records the
     message ids and acknowledges after commit) or opens one. Operations that are not
-    open (already run, or failed and not retried since) are left alone.
+    open (already run, or failed and not retried since) are left alone. The bulks'
+    counters change in the same transaction (one UPDATE per bulk).
 
     Several operations first run optimistically under one savepoint: when every
     service call succeeds, that saves two round trips per operation. If any service
@@ -89,6 +91,9 @@ def execute_operations(
         save_outcomes(runnable)
         save_redacted([op for op in runnable if getattr(op, "redacted", False)])
         insert_events(events)
+        record_transitions(
+            ((op.bulk_id, OperationStatus.OPEN, op.status) for op in runnable), started=True
+        )
     missing = set(ids) - {op.pk for op in found}
     if missing:
         logger.info(
@@ -314,6 +319,7 @@ def give_up_operation(operation_id: int, reason: str, *, consumer: str = CONSUME
     insert_events(
         [event(op.pk, FAILED, op.finished_at, consumer=consumer, message=op.result_message)]
     )
+    record_transitions([(op.bulk_id, OperationStatus.OPEN, op.status)])
     return True
 
 
