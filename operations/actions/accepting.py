@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from operations import events
 from operations import items as item_rules
 from operations.actions.counters import initial_counters
 from operations.actions.outbox import publish_after_commit
@@ -66,8 +67,9 @@ def accept_bulk(
     Every item is validated with the route's request serializer: valid items become
     open operations (4), invalid ones rejected operations (5) with the validation
     message. The bulk, its operations and their events are written in one
-    transaction, the bulk with its counters already set; the accepted operations
-    are published in one batch after commit (see `outbox.publish_after_commit`). With an
+    transaction, the bulk with its counters already set; after commit,
+    `bulk.accepted` is emitted (`operations.events`) and the accepted operations
+    are published in one batch (see `outbox.publish_after_commit`). With an
     `idempotency_key`, a request the same owner already sent with that key returns
     the original answer instead.
     """
@@ -112,6 +114,13 @@ def accept_bulk(
             rows = [
                 (op.id, op.topic, op.store_id, bulk_uuid) for op in operations if op.status == OPEN
             ]
+            # Told before publishing: a broker outage delays the publish, not the news.
+            events.emit(
+                events.BULK_ACCEPTED,
+                bulk_id=bulk_row.pk,
+                bulk_uuid=bulk_uuid,
+                owner_id=bulk_row.owner_id,
+            )
             if rows:
                 publish_after_commit(rows, whole_bulk=bulk_row.pk)
     except IntegrityError:

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from operations import events
 from operations.actions.counters import record_transitions
 from operations.conf import operations_settings
 from operations.db import locked
@@ -225,7 +226,7 @@ def sweep_stuck(
 
 def _give_up(stuck: Sequence[tuple[int, int, str, int | None]], after: float, now: Any) -> int:
     """Mark retriably failed the operations (pk, bulk id, bulk uuid, owner id) of `stuck`,
-    open and locked by the caller; count them in their bulks."""
+    open and locked by the caller; count them in their bulks; emit `operations.swept`."""
     message = (
         f"The operation stayed open for more than {after:g} seconds, twice, "
         "without being processed. "
@@ -256,4 +257,15 @@ def _give_up(stuck: Sequence[tuple[int, int, str, int | None]], after: float, no
         ),
         now=now,
     )
+    per_bulk: dict[int, list[tuple[int, int, str, int | None]]] = {}
+    for row in stuck:
+        per_bulk.setdefault(row[1], []).append(row)
+    for bulk_id, rows in per_bulk.items():
+        events.emit(
+            events.OPERATIONS_SWEPT,
+            bulk_id=bulk_id,
+            bulk_uuid=rows[0][2],
+            owner_id=rows[0][3],
+            count=len(rows),
+        )
     return count
