@@ -1,16 +1,20 @@
 """Bulks, their operations, each operation's event history, and acknowledgements.
 
-A bulk of 100,000 operations must keep every page and endpoint fast: counts are
-aggregates over the (bulk, status) index, lists are paged, and nothing here loads a
-bulk's operations in Python to count or summarise them.
+A bulk of 100,000 operations must keep every page and endpoint fast: a bulk row
+stores how many of its operations are in each status (`Bulk.complete_count`, …),
+updated in the transaction of every status change (`operations.actions.counters`),
+so that reading or listing bulks never aggregates over their operations; lists are
+paged, and nothing here loads a bulk's operations in Python to count them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class UserType(models.IntegerChoices):
@@ -53,8 +57,76 @@ class BulkStatus(models.IntegerChoices):
     FINISHED_WITH_FAILURE = 3, "Finished with failure"
 
 
+# The counter of each operation status on the bulk row.
+COUNTER_FIELDS: dict[int, str] = {
+    OperationStatus.COMPLETE: "complete_count",
+    OperationStatus.RETRIABLY_FAILED: "retriably_failed_count",
+    OperationStatus.NOT_RETRIABLY_FAILED: "not_retriably_failed_count",
+    OperationStatus.OPEN: "open_count",
+    OperationStatus.REJECTED: "rejected_count",
+}
+
+
+def summary_status(counts: Mapping[int, int], *, ever_started: bool | None = None) -> int:
+    """Return the bulk summary status (`BulkStatus`) from per-status counts.
+
+    Any open operation means in progress — unless nothing was processed yet (every
+    operation open or rejected, and, when known, none ever started): not started.
+    With no open operation: finished successfully if every operation is complete,
+    else finished with failure.
+    """
+    total = sum(counts.values())
+    open_count = counts.get(OperationStatus.OPEN, 0)
+    if total == 0:
+        return BulkStatus.NOT_STARTED
+    if open_count:
+        processed = total - open_count - counts.get(OperationStatus.REJECTED, 0)
+        if processed == 0 and not ever_started:
+            return BulkStatus.NOT_STARTED
+        return BulkStatus.IN_PROGRESS
+    if counts.get(OperationStatus.COMPLETE, 0) == total:
+        return BulkStatus.FINISHED_SUCCESSFULLY
+    return BulkStatus.FINISHED_WITH_FAILURE
+
+
+def summary_status_q(status: int) -> models.Q:
+    """Return the condition on a bulk's counters (and `started_at`) that its summary
+    status is `status`, as `summary_status` decides it: for filtering in SQL.
+
+    Raise ValueError for a number that is not a `BulkStatus`.
+    """
+    nothing_processed = models.Q(
+        complete_count=0, retriably_failed_count=0, not_retriably_failed_count=0
+    )
+    no_failure = models.Q(retriably_failed_count=0, not_retriably_failed_count=0, rejected_count=0)
+    has_open = models.Q(open_count__gt=0)
+    not_started = has_open & nothing_processed & models.Q(started_at__isnull=True)
+    if status == BulkStatus.NOT_STARTED:
+        empty = nothing_processed & models.Q(open_count=0, rejected_count=0)
+        return not_started | empty
+    if status == BulkStatus.IN_PROGRESS:
+        return has_open & ~not_started
+    if status == BulkStatus.FINISHED_SUCCESSFULLY:
+        return models.Q(open_count=0, complete_count__gt=0) & no_failure
+    if status == BulkStatus.FINISHED_WITH_FAILURE:
+        return models.Q(open_count=0) & ~no_failure
+    raise ValueError(f"{status!r} is not a bulk summary status (0 to 3)")
+
+
+class BulkQuerySet(models.QuerySet["Bulk"]):
+    def with_summary_status(self, status: int) -> BulkQuerySet:
+        """Return the bulks whose summary status is `status`, from their counters alone."""
+        return self.filter(summary_status_q(status))
+
+
 class Bulk(models.Model):
-    """One async or bulk request: a group of operations sent together by one user."""
+    """One async or bulk request: a group of operations sent together by one user.
+
+    The `*_count` fields count its operations per status; every action that changes
+    an operation's status updates them in the same transaction, with F() increments
+    (`operations.actions.counters.record_transitions`), and sets `changed_at`.
+    `manage.py operations_recount` finds (and fixes) counters that drifted.
+    """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(
@@ -73,11 +145,29 @@ class Bulk(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
     idempotency_response = models.TextField(null=True, blank=True)
+    # The async topic of the route the bulk was accepted for (one route per bulk).
+    topic = models.CharField(max_length=255, blank=True)
+    complete_count = models.PositiveIntegerField(default=0)
+    retriably_failed_count = models.PositiveIntegerField(default=0)
+    not_retriably_failed_count = models.PositiveIntegerField(default=0)
+    open_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an operation of the bulk first started."
+    )
+    changed_at = models.DateTimeField(
+        default=timezone.now, db_index=True, help_text="When a counter last changed."
+    )
+
+    objects = BulkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
         indexes = [
             models.Index(fields=["owner", "-created"], name="ops_bulk_owner_created"),
+            # Keyset paging of the lists: ORDER BY created DESC, id DESC.
+            models.Index(fields=["-created", "-id"], name="ops_bulk_created_id"),
+            models.Index(fields=["topic", "-created"], name="ops_bulk_topic_created"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -95,6 +185,28 @@ class Bulk(models.Model):
 
     def __str__(self) -> str:
         return str(self.uuid)
+
+    def counts(self) -> dict[int, int]:
+        """Return {operation status: count} from the stored counters; statuses with no
+        operation are omitted (the shape of `operations.status.status_counts`)."""
+        return {
+            status: n for status, field in COUNTER_FIELDS.items() if (n := getattr(self, field))
+        }
+
+    @property
+    def total_count(self) -> int:
+        """How many operations the bulk has, in every status."""
+        return sum(getattr(self, field) for field in COUNTER_FIELDS.values())
+
+    @property
+    def done_count(self) -> int:
+        """How many of its operations are no longer open (complete, failed or rejected)."""
+        return self.total_count - self.open_count
+
+    @property
+    def summary_status(self) -> int:
+        """Return Magento's summary status (`BulkStatus`) from the counters."""
+        return summary_status(self.counts(), ever_started=self.started_at is not None)
 
 
 class Operation(models.Model):

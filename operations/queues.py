@@ -5,7 +5,8 @@
 - the exchange `magento`; the queue `async.operations.all`; a binding of `async.#`
   to it, and a publisher of `async.#` on the exchange; all on the "default"
   connection (`QUEUES["CONNECTION"]`: db embedded, amqp in production);
-- the consumer `async.operations.all` (per message, or per batch with `--batch-size`);
+- the consumer `async.operations.all` (per message, or per batch with `--batch-size`),
+  with the `operations.events.ConsumerEvents` hook (events once per batch);
 - the outbox relay and the sweeper, run by processes of that consumer.
 
 Routing some topics to their own queues (the seed article's products and customers
@@ -30,6 +31,9 @@ CONSUMER = "async.operations.all"
 CATCH_ALL = "async.#"
 HANDLER = "operations.handlers.handle_operation"
 BATCH_HANDLER = "operations.handlers.handle_operations"
+ON_DEAD_LETTER = "operations.handlers.dead_lettered"
+# Delivers the events (`operations.events`) of each received batch once, merged.
+HOOKS = ("operations.events.ConsumerEvents",)
 MESSAGE_SCHEMA = {
     "type": "object",
     "required": ["operation_id"],
@@ -75,7 +79,8 @@ def declarations(
             queue=queue,
             handler=HANDLER,
             batch_handler=BATCH_HANDLER,
-            on_dead_letter="operations.handlers.dead_lettered",
+            on_dead_letter=ON_DEAD_LETTER,
+            hooks=HOOKS,
         ),
         Periodic(
             name=f"{periodic_prefix}.relay",

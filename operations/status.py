@@ -1,7 +1,8 @@
 """Reading bulks and operations: visibility, counts and summaries, Magento's status shapes.
 
-Everything here counts with aggregates over the (bulk, status) index, so a bulk of
-100,000 operations costs one grouped query, never a Python loop over its rows.
+Counts come from the counters stored on each bulk row (see `operations.models.Bulk`),
+never from an aggregate over its operations: a bulk of 100,000 operations costs the
+same one-row read as a bulk of one.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import QuerySet
 
-from operations.models import Bulk, BulkStatus, Operation, OperationStatus
+from operations.models import COUNTER_FIELDS, Bulk, BulkStatus, Operation, summary_status
 
 VIEW_ALL = "operations.view_all_bulks"
+_COUNTED = ("pk", "started_at", *COUNTER_FIELDS.values())
 
 
 def can_view_all(user: Any) -> bool:
@@ -38,71 +40,42 @@ def visible_operations(user: Any) -> QuerySet[Operation]:
     return Operation.objects.filter(bulk__owner=user)
 
 
+def _counted(bulk: Bulk | int) -> Bulk | None:
+    """Return the bulk's counters as stored now (one read of its row), or None."""
+    pk = bulk.pk if isinstance(bulk, Bulk) else bulk
+    return Bulk.objects.only(*_COUNTED).filter(pk=pk).first()
+
+
 def status_counts(bulk: Bulk | int) -> dict[int, int]:
-    """Return {operation status: count} for one bulk (statuses with no operation omitted)."""
-    bulk_id = bulk.pk if isinstance(bulk, Bulk) else bulk
-    rows = (
-        Operation.objects.filter(bulk_id=bulk_id)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id"))
-    )
-    return {status: n for status, n in rows}
-
-
-def summary_status(counts: Mapping[int, int], *, ever_started: bool | None = None) -> int:
-    """Return the bulk summary status (`BulkStatus`) from per-status counts.
-
-    Any open operation means in progress — unless nothing was processed yet (every
-    operation open or rejected, and, when known, none ever started): not started.
-    With no open operation: finished successfully if every operation is complete,
-    else finished with failure.
-    """
-    total = sum(counts.values())
-    open_count = counts.get(OperationStatus.OPEN, 0)
-    if total == 0:
-        return BulkStatus.NOT_STARTED
-    if open_count:
-        processed = total - open_count - counts.get(OperationStatus.REJECTED, 0)
-        if processed == 0 and not ever_started:
-            return BulkStatus.NOT_STARTED
-        return BulkStatus.IN_PROGRESS
-    if counts.get(OperationStatus.COMPLETE, 0) == total:
-        return BulkStatus.FINISHED_SUCCESSFULLY
-    return BulkStatus.FINISHED_WITH_FAILURE
+    """Return {operation status: count} for one bulk (statuses with no operation omitted),
+    read from its stored counters now (a Bulk given may be stale)."""
+    row = _counted(bulk)
+    return row.counts() if row is not None else {}
 
 
 def bulk_summary_status(bulk: Bulk | int, counts: Mapping[int, int] | None = None) -> int:
-    """Return the summary status of one bulk (two small aggregate queries at most)."""
+    """Return the summary status of one bulk, from its stored counters (one row read), or
+    from `counts` and the given bulk's `started_at`."""
+    if counts is not None and isinstance(bulk, Bulk):
+        return summary_status(counts, ever_started=bulk.started_at is not None)
+    row = _counted(bulk)
+    if row is None:
+        return BulkStatus.NOT_STARTED
     if counts is None:
-        counts = status_counts(bulk)
-    ever_started = None
-    open_count = counts.get(OperationStatus.OPEN, 0)
-    if open_count and open_count + counts.get(OperationStatus.REJECTED, 0) == sum(counts.values()):
-        bulk_id = bulk.pk if isinstance(bulk, Bulk) else bulk
-        ever_started = bool(
-            Operation.objects.filter(bulk_id=bulk_id, status=OperationStatus.OPEN).aggregate(
-                m=Max("attempts")
-            )["m"]
-        )
-    return summary_status(counts, ever_started=ever_started)
+        return row.summary_status
+    return summary_status(counts, ever_started=row.started_at is not None)
 
 
 def summaries(bulk_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Return, per bulk id, its counts by status and summary status, in one query (for lists)."""
-    rows = (
-        Operation.objects.filter(bulk_id__in=bulk_ids)
-        .order_by()
-        .values_list("bulk_id", "status")
-        .annotate(n=Count("id"), started=Max("attempts"))
-    )
-    counts: dict[int, dict[int, int]] = {pk: {} for pk in bulk_ids}
-    started: dict[int, bool] = {pk: False for pk in bulk_ids}
-    for bulk_id, status, n, attempts in rows:
-        counts[bulk_id][status] = n
-        started[bulk_id] = started[bulk_id] or bool(attempts)
+    """Return, per bulk id, its counts by status and summary status, from the counters
+    (one query on the bulks, for lists)."""
+    rows = Bulk.objects.only(*_COUNTED).in_bulk(bulk_ids)
     return {
-        pk: {"counts": counts[pk], "status": summary_status(counts[pk], ever_started=started[pk])}
+        pk: (
+            {"counts": rows[pk].counts(), "status": rows[pk].summary_status}
+            if pk in rows
+            else {"counts": {}, "status": BulkStatus.NOT_STARTED}
+        )
         for pk in bulk_ids
     }
 
@@ -136,7 +109,8 @@ def render_operation(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _bulk_header(bulk: Bulk) -> dict[str, Any]:
-    counts = status_counts(bulk)
+    """Return the summary fields of a bulk just read, from its counters (no query)."""
+    counts = bulk.counts()
     return {
         "bulk_id": str(bulk.uuid),
         "description": bulk.description,
@@ -144,7 +118,7 @@ def _bulk_header(bulk: Bulk) -> dict[str, Any]:
         "user_id": bulk.owner_id,
         "user_type": bulk.user_type,
         "operation_count": bulk.operation_count,
-        "status": bulk_summary_status(bulk, counts),
+        "status": bulk.summary_status,
         "status_counts": {str(k): v for k, v in sorted(counts.items())},
     }
 

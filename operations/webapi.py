@@ -64,7 +64,7 @@ def operation_count_by_status(ctx: CallContext, params: Mapping[str, str], data:
         wanted = -1
     if wanted not in OperationStatus.values:
         raise InputException(BAD_STATUS, [params["status"]])
-    return status.status_counts(bulk).get(wanted, 0)
+    return bulk.counts().get(wanted, 0)
 
 
 def operation_search(ctx: CallContext, params: Mapping[str, str], data: Any) -> dict[str, Any]:

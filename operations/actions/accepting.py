@@ -13,7 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from operations import events
 from operations import items as item_rules
+from operations.actions.counters import initial_counters
 from operations.actions.outbox import publish_after_commit
 from operations.bulkwrite import event, insert_operations, new_operation
 from operations.exceptions import IdempotencyKeyReused
@@ -65,9 +67,11 @@ def accept_bulk(
     Every item is validated with the route's request serializer: valid items become
     open operations (4), invalid ones rejected operations (5) with the validation
     message. The bulk, its operations and their events are written in one
-    transaction; the accepted operations are published in one batch after commit
-    (see `outbox.publish_after_commit`). With an `idempotency_key`, a request the
-    same owner already sent with that key returns the original answer instead.
+    transaction, the bulk with its counters already set; after commit,
+    `bulk.accepted` is emitted (`operations.events`) and the accepted operations
+    are published in one batch (see `outbox.publish_after_commit`). With an
+    `idempotency_key`, a request the same owner already sent with that key returns
+    the original answer instead.
     """
     user: Any = ctx.user
     owner = user if user is not None and user.is_authenticated else None
@@ -82,9 +86,14 @@ def accept_bulk(
         user_type=ctx.user_type or UserType.ADMIN,
         description=description or f"Topic {route.topic}",
         created=now,
+        changed_at=now,
         operation_count=len(items),
+        topic=route.topic,
     )
     operations, request_items = _operations(route, items, ctx, url_params or {}, bulk, now)
+    # The initial counters are written with the bulk row: every operation is new.
+    for field, n in initial_counters(op.status for op in operations).items():
+        setattr(bulk_row, field, n)
     response = {
         "bulk_uuid": str(bulk_row.uuid),
         "request_items": request_items,
@@ -105,6 +114,13 @@ def accept_bulk(
             rows = [
                 (op.id, op.topic, op.store_id, bulk_uuid) for op in operations if op.status == OPEN
             ]
+            # Told before publishing: a broker outage delays the publish, not the news.
+            events.emit(
+                events.BULK_ACCEPTED,
+                bulk_id=bulk_row.pk,
+                bulk_uuid=bulk_uuid,
+                owner_id=bulk_row.owner_id,
+            )
             if rows:
                 publish_after_commit(rows, whole_bulk=bulk_row.pk)
     except IntegrityError:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from operations import events
+from operations.actions.counters import record_transitions
 from operations.conf import operations_settings
 from operations.db import locked
 from operations.models import EventKind, Operation, OperationEvent, OperationStatus
@@ -195,16 +197,22 @@ def sweep_stuck(
                     status=OperationStatus.OPEN, published=True, opened_at__lte=cutoff
                 )
                 .order_by("opened_at", "id")
-                .values_list("pk", "topic", "store_id", "bulk__uuid", "sweeps")[:limit],
+                .values_list(
+                    "pk", "topic", "store_id", "bulk__uuid", "sweeps", "bulk_id", "bulk__owner_id"
+                )[:limit],
                 skip_locked=True,
             )
         )
         again = [
             (pk, topic, store_id, str(uuid))
-            for pk, topic, store_id, uuid, sweeps in stuck
+            for pk, topic, store_id, uuid, sweeps, *_bulk in stuck
             if sweeps == 0
         ]
-        give_up = [pk for pk, *_rest, sweeps in stuck if sweeps > 0]
+        give_up = [
+            (pk, bulk_id, str(uuid), owner_id)
+            for pk, _topic, _store, uuid, sweeps, bulk_id, owner_id in stuck
+            if sweeps > 0
+        ]
         if again:
             Operation.objects.filter(pk__in=[r[0] for r in again]).update(sweeps=1, opened_at=now)
             counts["republished"] = publish_rows(
@@ -216,14 +224,24 @@ def sweep_stuck(
     return counts
 
 
-def _give_up(ids: Iterable[int], after: float, now: Any) -> int:
+def _give_up(stuck: Sequence[tuple[int, int, str, int | None]], after: float, now: Any) -> int:
+    """Mark retriably failed the operations (pk, bulk id, bulk uuid, owner id) of `stuck`,
+    open and locked by the caller; count them in their bulks; emit `operations.swept`."""
     message = (
         f"The operation stayed open for more than {after:g} seconds, twice, "
         "without being processed. "
         "Check that the async.operations.all consumer is running, then retry it."
     )
-    ids = list(ids)
-    count = Operation.objects.filter(pk__in=ids, status=OperationStatus.OPEN).update(
+    # Locked by the caller's SELECT … FOR UPDATE, so still open; on a database without
+    # row locks, the transitions must name exactly the rows the UPDATE changes.
+    still_open = set(
+        Operation.objects.filter(
+            pk__in=[row[0] for row in stuck], status=OperationStatus.OPEN
+        ).values_list("pk", flat=True)
+    )
+    stuck = [row for row in stuck if row[0] in still_open]
+    ids = [row[0] for row in stuck]
+    count = Operation.objects.filter(pk__in=ids).update(
         status=OperationStatus.RETRIABLY_FAILED, result_message=message, finished_at=now
     )
     OperationEvent.objects.bulk_create(
@@ -232,4 +250,22 @@ def _give_up(ids: Iterable[int], after: float, now: Any) -> int:
         )
         for pk in ids
     )
+    record_transitions(
+        (
+            (bulk_id, OperationStatus.OPEN, OperationStatus.RETRIABLY_FAILED)
+            for _pk, bulk_id, *_ in stuck
+        ),
+        now=now,
+    )
+    per_bulk: dict[int, list[tuple[int, int, str, int | None]]] = {}
+    for row in stuck:
+        per_bulk.setdefault(row[1], []).append(row)
+    for bulk_id, rows in per_bulk.items():
+        events.emit(
+            events.OPERATIONS_SWEPT,
+            bulk_id=bulk_id,
+            bulk_uuid=rows[0][2],
+            owner_id=rows[0][3],
+            count=len(rows),
+        )
     return count

@@ -16,7 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from operations import events
 from operations import items as item_rules
+from operations.actions.counters import record_transitions
 from operations.actions.outbox import publish_operations_after_commit
 from operations.actions.running import route_for_topic
 from operations.db import locked
@@ -124,8 +126,23 @@ def _retry_where(bulk: Bulk, user: Any, **conditions: Any) -> int:
 
 
 def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
-    """Set `ops` (locked) open again, record `retried` events, publish after commit."""
+    """Set `ops` (locked, their `bulk` loaded) open again, record `retried` events and
+    the bulks' counters, emit `operations.retried` per bulk, publish after commit."""
     now = timezone.now()
+    record_transitions(((op.bulk_id, op.status, OperationStatus.OPEN) for op in ops), now=now)
+    per_bulk: dict[int, list[Operation]] = {}
+    for op in ops:
+        per_bulk.setdefault(op.bulk_id, []).append(op)
+    for bulk_ops in per_bulk.values():
+        bulk = bulk_ops[0].bulk
+        events.emit(
+            events.OPERATIONS_RETRIED,
+            bulk_id=bulk.pk,
+            bulk_uuid=str(bulk.uuid),
+            owner_id=bulk.owner_id,
+            count=len(bulk_ops),
+            actor_id=user.pk,
+        )
     for op in ops:
         op.status = OperationStatus.OPEN
         op.result_message = ""
@@ -204,13 +221,21 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
         OperationEvent.objects.create(
             operation=row, kind=EventKind.EDITED, at=timezone.now(), actor=user, message=previous
         )
+        events.emit(
+            events.OPERATION_EDITED,
+            bulk_id=row.bulk_id,
+            bulk_uuid=str(row.bulk.uuid),
+            owner_id=row.bulk.owner_id,
+            actor_id=user.pk,
+        )
         _reopen([row], user, message="Retried after an edit.")
     row.refresh_from_db()
     return row
 
 
 def acknowledge_bulk(bulk: Bulk, user: Any) -> BulkAcknowledgement:
-    """Dismiss a finished bulk for `user` (idempotent). Refused while it is in progress."""
+    """Dismiss a finished bulk for `user` (idempotent: `bulk.acknowledged` is emitted
+    the first time only). Refused while it is in progress."""
     _require(user, ACKNOWLEDGE)
     if not visible_bulks(user).filter(pk=bulk.pk).exists():
         raise BulkNotFound(bulk.uuid)
@@ -218,9 +243,17 @@ def acknowledge_bulk(bulk: Bulk, user: Any) -> BulkAcknowledgement:
         raise OperationsError(
             "This bulk is still in progress; acknowledge it once it has finished."
         )
-    ack, _created = BulkAcknowledgement.objects.get_or_create(
+    ack, created = BulkAcknowledgement.objects.get_or_create(
         bulk=bulk, user=user, defaults={"at": timezone.now()}
     )
+    if created:
+        events.emit(
+            events.BULK_ACKNOWLEDGED,
+            bulk_id=bulk.pk,
+            bulk_uuid=str(bulk.uuid),
+            owner_id=bulk.owner_id,
+            actor_id=user.pk,
+        )
     return ack
 
 

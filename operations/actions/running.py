@@ -34,7 +34,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from operations import events as bulk_events
 from operations import items as item_rules
+from operations.actions.counters import record_transitions
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
@@ -68,7 +70,9 @@ def execute_operations(
 
     Joins the caller's transaction (the consumer runtime's, which also records the
     message ids and acknowledges after commit) or opens one. Operations that are not
-    open (already run, or failed and not retried since) are left alone.
+    open (already run, or failed and not retried since) are left alone. The bulks'
+    counters change in the same transaction (one UPDATE per bulk), and
+    `operations.started` / `.completed` / `.failed` are emitted once per bulk.
 
     Several operations first run optimistically under one savepoint: when every
     service call succeeds, that saves two round trips per operation. If any service
@@ -89,12 +93,40 @@ def execute_operations(
         save_outcomes(runnable)
         save_redacted([op for op in runnable if getattr(op, "redacted", False)])
         insert_events(events)
+        record_transitions(
+            ((op.bulk_id, OperationStatus.OPEN, op.status) for op in runnable), started=True
+        )
+        _emit_outcomes(runnable)
     missing = set(ids) - {op.pk for op in found}
     if missing:
         logger.info(
             "operation(s) %s no longer exist (bulk deleted?); message(s) dropped", sorted(missing)
         )
     return found
+
+
+def _emit_outcomes(operations: Sequence[Operation]) -> None:
+    """Emit, per bulk, `operations.started` and `operations.completed` / `.failed` with
+    how many operations of it this call ran (once per bulk, not per operation)."""
+    per_bulk: dict[int, list[Operation]] = {}
+    for op in operations:
+        per_bulk.setdefault(op.bulk_id, []).append(op)
+    for ops in per_bulk.values():
+        bulk = ops[0].bulk
+        complete = sum(1 for op in ops if op.status == OperationStatus.COMPLETE)
+        for kind, count in (
+            (bulk_events.OPERATIONS_STARTED, len(ops)),
+            (bulk_events.OPERATIONS_COMPLETED, complete),
+            (bulk_events.OPERATIONS_FAILED, len(ops) - complete),
+        ):
+            if count:
+                bulk_events.emit(
+                    kind,
+                    bulk_id=bulk.pk,
+                    bulk_uuid=str(bulk.uuid),
+                    owner_id=bulk.owner_id,
+                    count=count,
+                )
 
 
 class _ServiceFailed(Exception):
@@ -306,13 +338,24 @@ def give_up_operation(operation_id: int, reason: str, *, consumer: str = CONSUME
 
     Return False if it was not open (already run, or gone): nothing to record.
     """
-    op = locked(Operation.objects.filter(pk=operation_id, status=OperationStatus.OPEN)).first()
+    op = (
+        locked(Operation.objects.filter(pk=operation_id, status=OperationStatus.OPEN))
+        .select_related("bulk")
+        .first()
+    )
     if op is None:
         return False
     _finish(op, OperationStatus.RETRIABLY_FAILED, GAVE_UP.replace("%1", reason), None)
     save_outcomes([op])
     insert_events(
         [event(op.pk, FAILED, op.finished_at, consumer=consumer, message=op.result_message)]
+    )
+    record_transitions([(op.bulk_id, OperationStatus.OPEN, op.status)])
+    bulk_events.emit(
+        bulk_events.OPERATIONS_FAILED,
+        bulk_id=op.bulk_id,
+        bulk_uuid=str(op.bulk.uuid),
+        owner_id=op.bulk.owner_id,
     )
     return True
 
