@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from django.views.generic import RedirectView
 from operations import views as operations_views
 from webapi import views as webapi_views
 

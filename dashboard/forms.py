@@ -47,11 +47,13 @@ class BulkFilterForm(forms.Form):
     def clean_uuid(self) -> str:
         value = self.cleaned_data["uuid"].lower()
         if value and not _UUID_PART.match(value):
-            raise forms.ValidationError("A bulk uuid has only the digits 0–9, the letters a–f and -.")
+            raise forms.ValidationError(
+                "A bulk uuid has only the digits 0–9, the letters a–f and -."
+            )
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end of the range is before its start.")

@@ -45,7 +45,10 @@ class Page:
 
 
 def bulk_log(
-    user: Any, filters: Mapping[str, Any], *, before: tuple[float, int] | None = None,
+    user: Any,
+    filters: Mapping[str, Any],
+    *,
+    before: tuple[float, int] | None = None,
     after: tuple[float, int] | None = None,
 ) -> Page:
     """Return a page of the bulks `user` may see, newest first, filtered by `filters`
@@ -55,13 +58,17 @@ def bulk_log(
     if after is not None:  # the page towards the newest: read it upwards, then turn it
         created, pk = _cursor_time(after), after[1]
         rows = list(
-            queryset.filter(Q(created__gt=created) | Q(created=created, pk__gt=pk))
-            .order_by("created", "id")[: size + 1]
+            queryset.filter(Q(created__gt=created) | Q(created=created, pk__gt=pk)).order_by(
+                "created", "id"
+            )[: size + 1]
         )
         newer = rows[size] if len(rows) > size else None
         rows = rows[:size][::-1]
-        return Page(rows, newer=_key(rows[0]) if rows and newer else None,
-                    older=_key(rows[-1]) if rows else None)
+        return Page(
+            rows,
+            newer=_key(rows[0]) if rows and newer else None,
+            older=_key(rows[-1]) if rows else None,
+        )
     if before is not None:
         created, pk = _cursor_time(before), before[1]
         queryset = queryset.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
@@ -88,9 +95,11 @@ def filter_bulks(queryset: QuerySet[Bulk], filters: Mapping[str, Any]) -> QueryS
             Q(description__icontains=filters["q"]) | Q(topic__icontains=filters["q"])
         )
     if "uuid" in filters:
-        queryset = queryset.filter(uuid__startswith=filters["uuid"]) if len(
-            filters["uuid"]
-        ) < 36 else queryset.filter(uuid=filters["uuid"])
+        queryset = (
+            queryset.filter(uuid__startswith=filters["uuid"])
+            if len(filters["uuid"]) < 36
+            else queryset.filter(uuid=filters["uuid"])
+        )
     if "owner" in filters:
         queryset = queryset.filter(owner__username=filters["owner"])
     if "since" in filters:
@@ -116,8 +125,7 @@ def matches(filters: Mapping[str, Any], bulk: Bulk) -> bool:
     if "since" in filters and bulk.created < _day_start(filters["since"]):
         return False
     return not (
-        "until" in filters
-        and bulk.created >= _day_start(filters["until"]) + dt.timedelta(days=1)
+        "until" in filters and bulk.created >= _day_start(filters["until"]) + dt.timedelta(days=1)
     )
 
 
@@ -143,7 +151,8 @@ def error_groups(bulk_ids: Iterable[int]) -> dict[int, tuple[list[Any], list[Any
         .annotate(count=Count("id"), first=Min("index"), last=Max("index"))
     )
     merged: dict[tuple[int, bool, Any, str], dict[str, Any]] = {}
-    for row in rows:
+    for found in rows:
+        row: dict[str, Any] = dict(found)
         retriable = row["status"] in TO_RETRY
         key = (row["bulk_id"], retriable, row["error_code"], row["result_message"])
         if key in merged:  # statuses 3 and 5 share a group when code and message match
@@ -177,8 +186,11 @@ def operations_page(bulk: Bulk, filters: Mapping[str, Any]) -> Page:
         rows = list(queryset.filter(index__lt=filters["before"]).order_by("-index")[: size + 1])
         has_newer = len(rows) > size
         rows = rows[:size][::-1]
-        return Page(rows, newer=rows[0].index if rows and has_newer else None,
-                    older=rows[-1].index if rows else None)
+        return Page(
+            rows,
+            newer=rows[0].index if rows and has_newer else None,
+            older=rows[-1].index if rows else None,
+        )
     after = filters.get("after")
     if after is not None:
         queryset = queryset.filter(index__gt=after)
@@ -202,7 +214,9 @@ OPERATION_ROW_FIELDS = (
 )
 
 
-def filter_operations(queryset: QuerySet[Operation], filters: Mapping[str, Any]) -> QuerySet[Operation]:
+def filter_operations(
+    queryset: QuerySet[Operation], filters: Mapping[str, Any]
+) -> QuerySet[Operation]:
     if "status" in filters:
         queryset = queryset.filter(status=filters["status"])
     elif filters.get("failed"):

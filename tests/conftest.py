@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.queues",
     "tests.fixtures.operations",
     "tests.fixtures.dashboard",
+    "tests.fixtures.browser",
 ]
 
 

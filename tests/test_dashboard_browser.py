@@ -21,7 +21,9 @@ BULK = "/rest/all/async/bulk/V1/customers"
 
 @pytest.fixture(scope="module")
 def staff(live_site):
-    return live_site.user("merchant", (*OPERATOR, "operations.view_all_bulks"))
+    return live_site.user(
+        "merchant", (*OPERATOR, "operations.view_all_bulks", "catalog.view_customer")
+    )
 
 
 def _bulk(site, token, items) -> str:
@@ -80,7 +82,9 @@ def test_sign_in_find_a_bulk_read_a_failure_fix_it_and_retry_live(browser, live_
         "&searchCriteria[filter_groups][0][filters][0][value]=customer1@example.com",
         token=token,
     )
-    status, _ = live_site.api("DELETE", f"/rest/V1/customers/{found['items'][0]['id']}", token=token)
+    status, _ = live_site.api(
+        "DELETE", f"/rest/V1/customers/{found['items'][0]['id']}", token=token
+    )
     assert status == 200
 
     operation_id = failed.get_attribute("data-operation-id")
@@ -128,7 +132,8 @@ def test_retry_a_whole_error_group(browser, live_site, staff):
 
 def test_edit_and_retry_with_an_invalid_then_a_valid_payload(browser, live_site, staff):
     username, password, token = staff
-    uuid = _bulk(live_site, token, [customer(40), {"customer": {"firstname": "No", "lastname": "Mail"}}])
+    rejected_item = {"customer": {"email": "not an email", "firstname": "No", "lastname": "Mail"}}
+    uuid = _bulk(live_site, token, [customer(40), rejected_item])
     _wait_finished(live_site, token, uuid)
     page = page_for(browser, live_site, username, password)
     page.goto(f"/dashboard/bulks/{uuid}/")

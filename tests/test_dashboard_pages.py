@@ -36,13 +36,18 @@ def mixed(signed_in):
     client, user = signed_in(OPERATOR)
     bulk = make_bulk(
         user,
-        [customer(1), customer(2), customer(1), {"customer": {"firstname": "No", "lastname": "Mail"}}],
+        [
+            customer(1),
+            customer(2),
+            customer(1),
+            {"customer": {"email": "not an email", "firstname": "No", "lastname": "Mail"}},
+        ],
         description="Import customers",
     )
     return client, user, bulk
 
 
-# -- who may open the pages --------------------------------------------------------------------
+# -- who may open the pages -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("page", ["/dashboard/", "/dashboard/bulks/", "/"])
@@ -76,7 +81,7 @@ def test_a_user_who_sees_all_bulks_sees_them_with_their_owner(mixed, signed_in):
     assert owner.get_username() in page
 
 
-# -- the bulk log ------------------------------------------------------------------------------------
+# -- the bulk log ---------------------------------------------------------------------------------
 
 
 def test_the_log_shows_each_bulk_with_its_status_progress_and_counts(mixed):
@@ -122,7 +127,8 @@ def test_a_bulk_is_found_by_the_start_of_its_uuid(mixed):
 
 
 @pytest.mark.parametrize(
-    "query", ["status=9", "since=soon", "uuid=xyz!", "since=2026-02-01&until=2026-01-01", "before=zz"]
+    "query",
+    ["status=9", "since=soon", "uuid=xyz!", "since=2026-02-01&until=2026-01-01", "before=zz"],
 )
 def test_nonsense_filters_get_a_clear_message_not_a_500(mixed, query):
     client, _user, bulk = mixed
@@ -146,7 +152,7 @@ def test_the_log_pages_by_keyset_newest_first(signed_in, settings):
     assert 'rel="prev"' in second
 
 
-# -- a bulk's page ------------------------------------------------------------------------------------
+# -- a bulk's page --------------------------------------------------------------------------------
 
 
 def test_a_bulks_page_shows_its_summary_groups_and_operations(mixed):
@@ -175,13 +181,15 @@ def test_an_operations_details_show_its_payload_escaped_and_its_history(signed_i
     client, user = signed_in(OPERATOR)
     bulk = make_bulk(user, [customer(7, firstname="<script>alert(1)</script>")], run=False)
     op = bulk.operations.get()
-    detail = client.get(f"/dashboard/bulks/{bulk.uuid}/operations/{op.pk}/", **HTMX).content.decode()
+    detail = client.get(
+        f"/dashboard/bulks/{bulk.uuid}/operations/{op.pk}/", **HTMX
+    ).content.decode()
     assert "<script>alert(1)</script>" not in detail
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
     assert 'data-event-kind="accepted"' in detail
 
 
-# -- actions --------------------------------------------------------------------------------------------
+# -- actions --------------------------------------------------------------------------------------
 
 
 def test_retrying_needs_the_permission_and_shows_no_button_without_it(signed_in):
@@ -249,14 +257,18 @@ def test_edit_and_retry_checks_the_payload_then_queues_it(mixed):
     good = client.post(url, {"payload": json.dumps(customer(9))}, **HTMX)
     assert "edited and queued again" in good.content.decode()
     assert _statuses(bulk)[3] == OperationStatus.OPEN
-    assert OperationEvent.objects.filter(operation=rejected, kind=EventKind.EDITED, actor=user).exists()
+    assert OperationEvent.objects.filter(
+        operation=rejected, kind=EventKind.EDITED, actor=user
+    ).exists()
 
 
 def test_dismissing_a_finished_bulk_removes_it_from_the_notifications(mixed):
     client, user, bulk = mixed
     page = client.get("/dashboard/bulks/").content.decode()
     assert f'data-notification-bulk="{bulk.uuid}"' in page
-    response = client.post(f"/dashboard/bulks/{bulk.uuid}/dismiss/", {"from": "notifications"}, **HTMX)
+    response = client.post(
+        f"/dashboard/bulks/{bulk.uuid}/dismiss/", {"from": "notifications"}, **HTMX
+    )
     assert f'data-notification-bulk="{bulk.uuid}"' not in response.content.decode()
     assert BulkAcknowledgement.objects.filter(bulk=bulk, user=user).exists()
 

@@ -300,7 +300,8 @@ def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaul
     from webapi.conf import webapi_settings
 
     app_settings = {
-        s.name: s for s in (queue_settings, operations_settings, webapi_settings, dashboard_settings)
+        s.name: s
+        for s in (queue_settings, operations_settings, webapi_settings, dashboard_settings)
     }
     documented = _readme_variables()
     assert sorted(documented) == sorted(VARIABLES)

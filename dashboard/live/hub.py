@@ -16,6 +16,7 @@ hub runs in the server's event loop; reading and rendering run in a thread
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class Viewer:
     since: datetime | None = None  # newer bulks than this are new to the log
     new_bulks: int = 0  # announced as "N new bulks" (log not at the top)
     visible: bool = True  # a hidden tab is sent nothing until it is visible again
+    sent: dict[str, int] = field(default_factory=dict)  # element id -> hash of what it shows
 
     def may_see(self, owner_id: int | None) -> bool:
         return self.can_view_all or owner_id == self.user_id
@@ -100,8 +102,12 @@ class Hub:
         viewer.at_top = resolved.at_top
         viewer.since = resolved.since
         viewer.new_bulks = 0
-        if resolved.html and viewer.visible:
-            await _send(viewer, resolved.html)
+        viewer.sent = {}
+        for pk, open_count in resolved.open_counts.items():
+            self._open_seen.setdefault(pk, open_count)
+        if viewer.visible:
+            for html in resolved.html:
+                await _send(viewer, html)
 
     async def set_visible(self, viewer: Viewer, visible: bool) -> None:
         """A tab hidden receives nothing; shown again, it catches up at once."""
@@ -115,8 +121,8 @@ class Hub:
                 set(viewer.bulk_ids),
                 set(viewer.operation_ids),
             )
-            if html:
-                await _send(viewer, html)
+            for message in html:
+                await _send(viewer, message)
 
     # -- changes coming in ---------------------------------------------------------------
     def mark_dirty(self, bulk_ids: Any) -> None:
@@ -139,10 +145,8 @@ class Hub:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping, whatever
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: PERF203 - stopping, whatever happened
-                pass
 
     async def _flush_loop(self) -> None:
         while True:
@@ -218,12 +222,14 @@ class Hub:
             return
         batch = await database_sync_to_async(render.flush_batch)(wanted, self._open_seen)
         self.flushes += 1
-        sends = [
-            _send(viewer, html)
-            for viewer in viewers
-            if (html := render.for_viewer(viewer, batch))
-        ]
-        await asyncio.gather(*sends)
+        await asyncio.gather(
+            *(_send_all(viewer, render.for_viewer(viewer, batch)) for viewer in viewers)
+        )
+
+
+async def _send_all(viewer: Viewer, messages: list[str]) -> None:
+    for html in messages:
+        await _send(viewer, html)
 
 
 async def _send(viewer: Viewer, html: str) -> None:

@@ -10,6 +10,7 @@ query at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ MAX_WATCHED_OPERATIONS = 1000
 
 def uses_redis() -> bool:
     """Return True if the channel layer reaches other processes (Redis)."""
-    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
+    backend = str(settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", ""))
     return "redis" in backend.lower()
 
 
@@ -84,10 +85,10 @@ class Watch:
         """Return the Watch of a decoded message; anything malformed is left out."""
         if not isinstance(data, dict):
             return cls()
-        kind = data.get("page") if data.get("page") in ("bulks", "bulk") else "other"
+        kind = str(data["page"]) if data.get("page") in ("bulks", "bulk") else "other"
         uuids = [u for u in data.get("bulks") or () if isinstance(u, str) and len(u) <= 36]
         ops = [o for o in data.get("operations") or () if isinstance(o, int) and o > 0]
-        filters = data.get("filters") if isinstance(data.get("filters"), str) else ""
+        filters = str(data["filters"]) if isinstance(data.get("filters"), str) else ""
         rendered = data.get("rendered_at")
         return cls(
             kind=kind,
@@ -110,7 +111,8 @@ class Resolved:
     filters: dict[str, Any]
     at_top: bool
     since: datetime | None
-    html: str = ""
+    open_counts: dict[int, int] = field(default_factory=dict)  # so a finish is announced
+    html: list[str] = field(default_factory=list)  # messages to send at once
 
 
 def resolve_watch(user_id: int, abilities: Abilities, watch: Watch) -> Resolved:
@@ -118,7 +120,11 @@ def resolve_watch(user_id: int, abilities: Abilities, watch: Watch) -> Resolved:
     query), the log's filters parsed; with `watch.fresh` False, also the current state
     of all of it (the page reconnected and may have missed updates)."""
     user = get_user_model().objects.get(pk=user_id)
-    bulks = list(visible_bulks(user).filter(uuid__in=list(watch.bulk_uuids)).only("pk", "created"))
+    bulks = list(
+        visible_bulks(user)
+        .filter(uuid__in=list(watch.bulk_uuids))
+        .only("pk", "created", "open_count")
+    )
     filters = {}
     if watch.kind == "bulks":
         form = BulkFilterForm(QueryDict(watch.filters), can_view_all=abilities.can_view_all)
@@ -133,16 +139,18 @@ def resolve_watch(user_id: int, abilities: Abilities, watch: Watch) -> Resolved:
         filters=filters,
         at_top=watch.at_top,
         since=since,
+        open_counts={b.pk: b.open_count for b in bulks},
     )
     if not watch.fresh:
-        resolved.html = catch_up(user_id, abilities, resolved.kind, resolved.bulk_ids,
-                                 resolved.operation_ids)
+        resolved.html = catch_up(
+            user_id, abilities, resolved.kind, resolved.bulk_ids, resolved.operation_ids
+        )
     return resolved
 
 
 def catch_up(
     user_id: int, abilities: Abilities, kind: str, bulk_ids: set[int], operation_ids: set[int]
-) -> str:
+) -> list[str]:
     """Return the current state of everything a page shows, and its notifications."""
     wanted = Wanted(
         bulk_ids=set(bulk_ids),
@@ -156,7 +164,7 @@ def catch_up(
         parts += _bulk_parts(kind, bulk_id, abilities, operation_ids, batch)
     if user_id in batch.notifications:
         parts.append(batch.notifications[user_id])
-    return "".join(parts)
+    return messages(parts)
 
 
 # -- one flush ---------------------------------------------------------------------------
@@ -290,8 +298,8 @@ def _finished_sentence(bulk: Bulk) -> str:
 # -- what one page gets ------------------------------------------------------------------
 
 
-def for_viewer(viewer: Viewer, batch: Batch) -> str:
-    """Return the HTML one page gets of a batch (oob fragments), or "" for nothing.
+def for_viewer(viewer: Viewer, batch: Batch) -> list[str]:
+    """Return the messages one page gets of a batch (each a run of oob fragments), or [].
 
     Runs in the hub's loop (it updates the viewer: new bulks joining its log)."""
     parts: list[str] = []
@@ -299,7 +307,9 @@ def for_viewer(viewer: Viewer, batch: Batch) -> str:
         if not viewer.may_see(bulk.owner_id):
             continue
         if bulk_id in viewer.bulk_ids:
-            parts += _bulk_parts(viewer.kind, bulk_id, viewer.abilities, viewer.operation_ids, batch)
+            parts += _bulk_parts(
+                viewer.kind, bulk_id, viewer.abilities, viewer.operation_ids, batch
+            )
             if bulk_id in batch.announcements:
                 parts.append(_announcement(batch.announcements[bulk_id]))
         elif viewer.kind == "bulks" and _is_new(viewer, bulk):
@@ -312,10 +322,42 @@ def for_viewer(viewer: Viewer, batch: Batch) -> str:
             else:
                 viewer.new_bulks += 1
                 viewer.bulk_ids.add(bulk_id)  # counted once
-                parts.append(render_to_string("dashboard/_new_bulks.html", {"count": viewer.new_bulks}))
+                parts.append(
+                    render_to_string("dashboard/_new_bulks.html", {"count": viewer.new_bulks})
+                )
     if viewer.user_id in batch.notifications:
         parts.append(batch.notifications[viewer.user_id])
-    return "".join(parts)
+    return messages(part for part in parts if _changed_for(viewer, part))
+
+
+_ID = re.compile(r'^\s*(?:\{%[^%]*%\})?\s*<[a-z]+\s[^>]*?\bid="([^"]+)"')
+
+
+def _changed_for(viewer: Viewer, part: str) -> bool:
+    """Return False for a fragment the page shows already exactly so: an unchanged swap
+    would only disturb a reader (a focused button, an open menu)."""
+    match = _ID.match(part)
+    if match is None:
+        return bool(part.strip())
+    digest = hash(part)
+    if viewer.sent.get(match[1]) == digest:
+        return False
+    viewer.sent[match[1]] = digest
+    return True
+
+
+def messages(parts: Iterable[str]) -> list[str]:
+    """Return `parts` as websocket messages that parse: an HTML fragment holding both table
+    rows and other elements loses the rows (they parse only in a table context), so
+    rows (`<tr>`), inserted row groups (`<tbody>`) and the rest go in messages apart."""
+    groups: dict[str, list[str]] = {"other": [], "tr": [], "tbody": []}
+    for part in parts:
+        head = part.lstrip()[:6].lower()
+        if not head:
+            continue
+        kind = "tbody" if head.startswith("<tbody") else "tr" if head.startswith("<tr") else "other"
+        groups[kind].append(part)
+    return ["".join(group) for group in groups.values() if group]
 
 
 def _bulk_parts(

@@ -11,17 +11,18 @@ from django.utils import timezone
 
 from operations.items import deserialize_item
 from operations.models import BulkStatus, OperationStatus
+from webapi.routes import routes
 
 register = template.Library()
 
 # Status is never told by colour alone: every status has a word and an icon.
-BULK_STATUS = {
+BULK_STATUS: dict[int, tuple[str, str]] = {
     BulkStatus.NOT_STARTED: ("not-started", "○"),
     BulkStatus.IN_PROGRESS: ("in-progress", "◐"),
     BulkStatus.FINISHED_SUCCESSFULLY: ("success", "✓"),
     BulkStatus.FINISHED_WITH_FAILURE: ("failure", "⚠"),
 }
-OPERATION_ICON = {
+OPERATION_ICON: dict[int, str] = {
     OperationStatus.COMPLETE: "✓",
     OperationStatus.RETRIABLY_FAILED: "↻",
     OperationStatus.NOT_RETRIABLY_FAILED: "✕",
@@ -29,7 +30,7 @@ OPERATION_ICON = {
     OperationStatus.REJECTED: "⊘",
 }
 EVENT_ICON = {
-    "accepted": "＋",
+    "accepted": "+",
     "rejected": "⊘",
     "published": "→",
     "started": "▶",
@@ -149,6 +150,26 @@ def since(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return duration(timezone.now() - moment) + " ago"
+
+
+@register.filter
+def bulk_title(bulk: Any) -> str:
+    """What a person calls the bulk: its description, unless it is the default one
+    ("Topic <topic>"), then what its route does ("Create a customer account")."""
+    description = (bulk.description or "").strip()
+    if description and description != f"Topic {bulk.topic}":
+        return description
+    return route_title(bulk.topic) or description or str(bulk.uuid)
+
+
+@register.filter
+def route_title(topic: str) -> str:
+    """The summary of the route behind an async topic, without its full stop."""
+    try:
+        route = routes.by_topic(topic)
+    except KeyError:
+        return ""
+    return route.summary.rstrip(".") or f"{route.method} {route.path}"
 
 
 @register.filter

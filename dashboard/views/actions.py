@@ -1,4 +1,4 @@
-"""What staff do from the pages: retry (one, selected, a group, all failed), edit and retry, dismiss.
+"""What staff do from the pages: retry (one, selected, a group, all failed), edit, dismiss.
 
 Every view is a POST (CSRF-protected by Django's middleware) that calls one
 `operations.actions` function, which checks the permission and the bulk's
@@ -118,7 +118,9 @@ def retry_all_failed(request: HttpRequest, bulk_uuid: Any) -> HttpResponse:
         return _done(request, bulk, str(exc), error=True)
     if not count:
         return _done(request, bulk, "No failed operation to retry.")
-    return _done(request, bulk, f"{_plural(count, 'failed operation', 'failed operations')} queued again.")
+    return _done(
+        request, bulk, f"{_plural(count, 'failed operation', 'failed operations')} queued again."
+    )
 
 
 @require_POST
@@ -139,7 +141,9 @@ def retry_group(request: HttpRequest, bulk_uuid: Any) -> HttpResponse:
         return _done(request, bulk, str(exc), error=True)
     if not count:
         return _done(request, bulk, "Nothing left to retry in that group.")
-    return _done(request, bulk, f"{_plural(count, 'operation', 'operations')} of the group queued again.")
+    return _done(
+        request, bulk, f"{_plural(count, 'operation', 'operations')} of the group queued again."
+    )
 
 
 @dashboard_view
@@ -170,7 +174,11 @@ def edit_operation(request: HttpRequest, bulk_uuid: Any, operation_id: int) -> H
         form = EditOperationForm(initial={"payload": _pretty_payload(operation)})
         status = 200
     context = {**user_abilities(request.user), "bulk": bulk, "operation": operation, "form": form}
-    template = "dashboard/_edit_form.html" if getattr(request, "htmx", None) else "dashboard/edit_page.html"
+    template = (
+        "dashboard/_edit_form.html"
+        if getattr(request, "htmx", None)
+        else "dashboard/edit_page.html"
+    )
     return render(request, template, context, status=status)
 
 
@@ -206,7 +214,7 @@ def _notifications_or_done(
 @require_POST
 @dashboard_view
 def dismiss_all(request: HttpRequest) -> HttpResponse:
-    """Dismiss every finished bulk in the user's notifications (Magento's "Dismiss All Completed Tasks")."""
+    """Dismiss every finished bulk of the user (Magento's "Dismiss All Completed Tasks")."""
     try:
         dismissed = actions.acknowledge_finished(request.user)
         text = f"{_plural(dismissed, 'task', 'tasks')} dismissed."

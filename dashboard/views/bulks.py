@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from dashboard import queries
-from dashboard.forms import BulkFilterForm, OperationFilterForm, format_cursor, parse_cursor
+from dashboard.forms import BulkFilterForm, OperationFilterForm, parse_cursor
 from dashboard.views.common import (
     dashboard_view,
     groups_context,
@@ -41,7 +41,7 @@ def bulk_list(request: HttpRequest) -> HttpResponse:
         before=parse_cursor(request.GET.get("before")),
         after=parse_cursor(request.GET.get("after")),
     )
-    kept = {k: v for k, v in request.GET.items() if k not in ("before", "after") and v}
+    kept = _kept(request)
     context = {
         **abilities,
         "form": form,
@@ -53,7 +53,21 @@ def bulk_list(request: HttpRequest) -> HttpResponse:
         "older_url": _page_url(kept, before=page.older),
         "watch_filters": kept,
     }
-    return page_or_fragment(request, "dashboard/bulk_list.html", "dashboard/_bulk_table.html", context)
+    return page_or_fragment(
+        request, "dashboard/bulk_list.html", "dashboard/_bulk_table.html", context
+    )
+
+
+def _kept(request: HttpRequest) -> dict[str, str]:
+    """Return the query's filters, without its page cursor."""
+    return {k: str(v) for k, v in request.GET.items() if k not in ("before", "after") and v}
+
+
+def _index_url(kept: dict[str, str], **cursor: int | None) -> str | None:
+    for name, value in cursor.items():
+        if value is not None:
+            return "?" + urlencode({**kept, name: value})
+    return None
 
 
 def _page_url(kept: dict[str, str], **cursor: Any) -> str | None:
@@ -74,7 +88,7 @@ def bulk_detail(request: HttpRequest, bulk_uuid: Any) -> HttpResponse:
     form = OperationFilterForm(request.GET or None)
     filters = form.filters()
     page = queries.operations_page(bulk, filters)
-    kept = {k: v for k, v in request.GET.items() if k not in ("before", "after") and v}
+    kept = _kept(request)
     context = {
         **user_abilities(request.user),
         "bulk": bulk,
@@ -84,8 +98,8 @@ def bulk_detail(request: HttpRequest, bulk_uuid: Any) -> HttpResponse:
         "operations": page.rows,
         **groups_context(bulk),
         "filters_query": urlencode(kept),
-        "newer_url": "?" + urlencode({**kept, "before": page.newer}) if page.newer is not None else None,
-        "older_url": "?" + urlencode({**kept, "after": page.older}) if page.older is not None else None,
+        "newer_url": _index_url(kept, before=page.newer),
+        "older_url": _index_url(kept, after=page.older),
         "statuses": OperationStatus,
         "acknowledged": bulk.acknowledgements.select_related("user").order_by("at"),
     }

@@ -1,4 +1,4 @@
-"""What every dashboard view shares: who may open it, the bulk it is about, full page or fragment."""
+"""What every dashboard view shares: who may open it, the bulk it is about, page or fragment."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from dashboard import queries
@@ -26,12 +27,12 @@ NO_ACCESS = (
 )
 
 
-def dashboard_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def dashboard_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Require a signed-in user holding `operations.view_bulk` (a readable 403 otherwise)."""
 
     @login_required
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(VIEW):
             raise PermissionDenied(NO_ACCESS)
         return view(request, *args, **kwargs)

@@ -277,9 +277,22 @@ def acknowledge_finished(user: Any) -> int:
     (Magento's "Dismiss All Completed Tasks"); return how many."""
     _require(user, ACKNOWLEDGE)
     now = timezone.now()
-    pending = Bulk.objects.filter(owner=user, open_count=0).exclude(acknowledgements__user=user)
-    created = BulkAcknowledgement.objects.bulk_create(
-        [BulkAcknowledgement(bulk_id=pk, user=user, at=now) for pk in pending.values_list("pk", flat=True)],
-        ignore_conflicts=True,
-    )
-    return len(created)
+    with transaction.atomic():
+        pending = list(
+            Bulk.objects.filter(owner=user, open_count=0)
+            .exclude(acknowledgements__user=user)
+            .values_list("pk", "uuid")
+        )
+        BulkAcknowledgement.objects.bulk_create(
+            [BulkAcknowledgement(bulk_id=pk, user=user, at=now) for pk, _uuid in pending],
+            ignore_conflicts=True,
+        )
+        for pk, bulk_uuid in pending:
+            events.emit(
+                events.BULK_ACKNOWLEDGED,
+                bulk_id=pk,
+                bulk_uuid=str(bulk_uuid),
+                owner_id=user.pk,
+                actor_id=user.pk,
+            )
+    return len(pending)
