@@ -36,3 +36,38 @@ def pytest_collection_modifyitems(items):
             raise pytest.UsageError(
                 f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)"
             )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After the body of every passing test with database access (before its fixtures
+    are torn down), check that no bulk's counters drifted from its operations: every
+    scenario of the suite doubles as a test of the counters."""
+    result = yield
+    if _uses_database(item):
+        _check_bulk_counters()
+    return result
+
+
+def _uses_database(item) -> bool:
+    fixtures = getattr(item, "fixturenames", ())
+    return item.get_closest_marker("django_db") is not None or any(
+        name in fixtures for name in ("db", "transactional_db")
+    )
+
+
+def _check_bulk_counters() -> None:
+    from django.db import connection
+
+    from operations.actions import recount_bulks
+
+    if connection.needs_rollback:
+        return  # the test left its transaction broken on purpose: nothing can be read
+    drifts = recount_bulks(fix=False)
+    if drifts:
+        lines = "\n".join(f"  {drift}" for drift in drifts)
+        pytest.fail(
+            f"the counters of {len(drifts)} bulk(s) drifted from their operations "
+            f"(operations.actions.recount_bulks):\n{lines}",
+            pytrace=False,
+        )

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from operations.db import locked
@@ -65,7 +65,9 @@ def record_transitions(
 
     One UPDATE per bulk whose counters change, in bulk id order (two writers touching
     the same bulks lock their rows in the same order), with F() increments and
-    `changed_at = now`; with `started`, also `started_at` if it was not set yet.
+    `changed_at = now`; with `started`, also `started_at` if it was not set yet. A
+    decrement stops at zero: a counter that drifted (a row changed by hand) must not
+    stop operations from running; `recount_bulks` reports and fixes it.
     Call inside the transaction that changes the operations' statuses, after locking
     those operations, so that the counters commit (or roll back) with them.
     """
@@ -73,7 +75,8 @@ def record_transitions(
     changes = counter_changes(transitions)
     for bulk_id in sorted(changes):
         values: dict[str, Any] = {
-            field: F(field) + n for field, n in sorted(changes[bulk_id].items())
+            field: F(field) + n if n > 0 else Greatest(F(field) + n, 0)
+            for field, n in sorted(changes[bulk_id].items())
         }
         values["changed_at"] = now
         if started:
