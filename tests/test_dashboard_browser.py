@@ -57,7 +57,6 @@ def test_sign_in_find_a_bulk_read_a_failure_fix_it_and_retry_live(browser, live_
     _wait_finished(live_site, token, uuid)
 
     page = page_for(browser, live_site, username, password)
-    screenshot(page, "bulk-log-light")
     page.get_by_label("Bulk uuid").fill(uuid[:8])
     row = page.locator(f'tr[data-bulk-uuid="{uuid}"]')
     expect(row).to_be_visible()
@@ -73,7 +72,6 @@ def test_sign_in_find_a_bulk_read_a_failure_fix_it_and_retry_live(browser, live_
     expect(page.locator(".op-detail:not([hidden])")).to_contain_text(
         "A customer with the same email address already exists"
     )
-    screenshot(page, "bulk-page-light")
 
     # Fix the cause through the API: delete the customer the duplicate collided with.
     _status, found = live_site.api(
@@ -146,7 +144,6 @@ def test_edit_and_retry_with_an_invalid_then_a_valid_payload(browser, live_site,
     page.get_by_role("button", name="Validate and retry").click()
     expect(page.locator(".field-error").first).to_be_visible()
     expect(page.get_by_label("Payload (JSON)")).to_have_attribute("aria-invalid", "true")
-    screenshot(page, "edit-and-retry-light")
     page.get_by_label("Payload (JSON)").fill(
         '{"customer": {"email": "customer41@example.com", "firstname": "A", "lastname": "B"}}'
     )
@@ -184,20 +181,56 @@ def test_another_user_never_sees_the_first_users_bulk(browser, live_site, staff)
     page.context.close()
 
 
-def test_screenshots_in_dark_mode_and_on_a_phone(browser, live_site, staff):
+def test_screenshots_of_the_pages_in_light_and_dark_and_on_a_phone(browser, live_site, staff):
+    """Not a check of its own: the README's pictures, of pages with real data."""
     username, password, token = staff
-    uuid = _bulk(live_site, token, [customer(70), customer(71), customer(70)])
-    _wait_finished(live_site, token, uuid)
-    page = page_for(browser, live_site, username, password, dark=True)
-    screenshot(page, "bulk-log-dark")
-    page.goto(f"/dashboard/bulks/{uuid}/")
-    page.locator('tr[data-status="3"]').get_by_role("button", name="Details").click()
-    expect(page.locator(".op-detail:not([hidden]) .events")).to_be_visible()
-    screenshot(page, "bulk-page-dark")
-    page.locator("#notifications-toggle > summary").click()
-    screenshot(page, "notifications-dark")
-    page.context.close()
+    _status, answer = live_site.api(
+        "POST",
+        "/rest/all/async/bulk/V1/cmsBlock",
+        [
+            {"block": {"identifier": f"home-{n}", "title": f"Home {n}", "content": "<p>Hi</p>"}}
+            for n in range(3)
+        ],
+        token,
+    )
+    _wait_finished(live_site, token, answer["bulk_uuid"])
+    failed = _bulk(
+        live_site,
+        token,
+        [customer(80 + n) for n in range(6)]
+        + [
+            customer(80),
+            customer(81),
+            {"customer": {"email": "not an email", "firstname": "No", "lastname": "Mail"}},
+        ],
+    )
+    _wait_finished(live_site, token, failed)
+    running = _bulk(live_site, token, [customer(1000 + n) for n in range(3000)])
+    for dark in (False, True):
+        mode = "dark" if dark else "light"
+        page = page_for(browser, live_site, username, password, dark=dark)
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+        expect(page.locator(f'tr[data-bulk-uuid="{running}"]')).to_have_attribute(
+            "data-summary-status", "1", timeout=20_000
+        )
+        screenshot(page, f"bulk-log-{mode}")
+        page.goto(f"/dashboard/bulks/{failed}/")
+        page.locator('tr[data-status="3"]').first.get_by_role("button", name="Details").click()
+        expect(page.locator(".op-detail:not([hidden]) .events")).to_be_visible()
+        screenshot(page, f"bulk-page-{mode}")
+        if dark:
+            page.locator("#notifications-toggle > summary").click()
+            expect(page.locator(".menu-panel")).to_be_visible()
+            screenshot(page, "notifications-dark")
+        else:
+            page.locator('tr[data-status="5"]').get_by_role("button", name="Edit and retry").click()
+            page.get_by_label("Payload (JSON)").fill('{"customer": {"email": "still not one"}}')
+            page.get_by_role("button", name="Validate and retry").click()
+            expect(page.get_by_label("Payload (JSON)")).to_have_attribute("aria-invalid", "true")
+            page.get_by_label("Payload (JSON)").scroll_into_view_if_needed()
+            screenshot(page, "edit-and-retry-light")
+        page.context.close()
     phone = page_for(browser, live_site, username, password, width=390, height=844)
-    phone.goto(f"/dashboard/bulks/{uuid}/")
+    phone.goto(f"/dashboard/bulks/{running}/")
     screenshot(phone, "bulk-page-phone")
     phone.context.close()
