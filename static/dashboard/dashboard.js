@@ -181,5 +181,25 @@
     if (event.target.matches("input[type=checkbox]")) { refreshSelection(); }
   });
 
-  document.addEventListener("DOMContentLoaded", refreshSelection);
+  // -- messages fade after a while (the live region has announced them) ----------------------------
+  function fadeLater(toast) {
+    var seconds = toast.classList.contains("toast-error") ? 20 : 8;
+    setTimeout(function () { toast.remove(); }, seconds * 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    refreshSelection();
+    var toasts = $("#toasts");
+    if (!toasts) { return; }
+    $$(".toast", toasts).forEach(fadeLater);
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) {
+        Array.prototype.forEach.call(change.addedNodes, function (node) {
+          if (node.nodeType !== 1) { return; }
+          if (node.classList.contains("toast")) { fadeLater(node); }
+          $$(".toast", node).forEach(fadeLater);
+        });
+      });
+    }).observe(toasts, { childList: true, subtree: true });
+  });
 })();
