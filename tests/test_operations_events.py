@@ -266,6 +266,25 @@ def test_a_failing_receiver_breaks_neither_the_operation_nor_the_other_receivers
     assert record.exc_info is not None and "the dashboard is down" in str(record.exc_info[1])
 
 
+def test_a_failing_receiver_does_not_stop_a_consumer_from_finishing_its_batch(
+    api, admin_token, received, db_ops_topology
+):
+    def broken(batch: Sequence[events.Event]) -> None:
+        raise RuntimeError("the dashboard is down")
+
+    _r, bulk = bulk_post(api, PRODUCTS, [product_item("F1"), product_item("F2")], admin_token)
+    events.subscribe(broken)
+    try:
+        result = db_ops_topology.run(max_messages=2)
+    finally:
+        events.unsubscribe(broken)
+
+    assert (result.processed, result.failures) == (2, 0)
+    assert db_ops_topology.waiting() == 0
+    assert bulk.operations.filter(status=OperationStatus.COMPLETE).count() == 2
+    assert [(e.kind, e.count) for e in received.of(bulk)][-1] == ("operations.completed", 2)
+
+
 def test_subscribing_a_receiver_twice_calls_it_once(failed_bulk, admin_user, received):
     events.subscribe(received)
     received.clear()

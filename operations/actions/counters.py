@@ -3,8 +3,9 @@
 Every action that changes operations' statuses describes what happened as
 transitions, `(bulk id, old status, new status)` (old None: a new operation; new
 None: a deleted one), and calls `record_transitions` in the same transaction: one
-UPDATE per bulk with F() increments, so that concurrent writers (two consumers on
-one bulk) never lose each other's changes. No read-modify-write in Python.
+UPDATE per bulk whose increments the database computes (`SET n = n + 1`, what F()
+expressions write), so that concurrent writers (two consumers on one bulk) never
+lose each other's changes. No read-modify-write in Python.
 
 `recount_bulks` recomputes the counters from the operations, for
 `manage.py operations_recount` and the test suite's check after every test.
@@ -12,6 +13,7 @@ one bulk) never lose each other's changes. No read-modify-write in Python.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -19,9 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F
-from django.db.models.functions import Coalesce, Greatest
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from operations.db import locked
@@ -64,25 +65,47 @@ def record_transitions(
     """Apply `transitions` to their bulks' counters and return the changes made.
 
     One UPDATE per bulk whose counters change, in bulk id order (two writers touching
-    the same bulks lock their rows in the same order), with F() increments and
-    `changed_at = now`; with `started`, also `started_at` if it was not set yet. A
-    decrement stops at zero: a counter that drifted (a row changed by hand) must not
-    stop operations from running; `recount_bulks` reports and fixes it.
+    the same bulks lock their rows in the same order), with increments computed by
+    the database (`SET n = n + 1`, as F() would) and `changed_at = now`; with
+    `started`, also `started_at` if it was not set yet. A decrement stops at zero: a
+    counter that drifted (a row changed by hand) must not stop operations from
+    running; `recount_bulks` reports and fixes it.
     Call inside the transaction that changes the operations' statuses, after locking
     those operations, so that the counters commit (or roll back) with them.
     """
-    now = now or timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     changes = counter_changes(transitions)
-    for bulk_id in sorted(changes):
-        values: dict[str, Any] = {
-            field: F(field) + n if n > 0 else Greatest(F(field) + n, 0)
-            for field, n in sorted(changes[bulk_id].items())
-        }
-        values["changed_at"] = now
-        if started:
-            values["started_at"] = Coalesce(F("started_at"), now)
-        Bulk.objects.filter(pk=bulk_id).update(**values)
+    if not changes:
+        return changes
+    with connection.cursor() as cursor:
+        for bulk_id in sorted(changes):
+            fields = tuple(sorted(changes[bulk_id].items()))
+            sql = _update_sql(tuple((f, n > 0) for f, n in fields), started, connection.vendor)
+            params: list[Any] = [abs(n) for _field, n in fields]
+            params += [at, at] if started else [at]
+            cursor.execute(sql, [*params, bulk_id])
     return changes
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(fields: tuple[tuple[str, bool], ...], started: bool, vendor: str) -> str:
+    """Return the UPDATE of one bulk's counters: (field, increases) each, then changed_at
+    (and started_at) and the bulk id as parameters.
+
+    Written out rather than built by the ORM per call: in a consumer running one
+    message per call this runs for every operation, and compiling the query cost
+    four times what the database takes to run it.
+    """
+    quote = connection.ops.quote_name
+    greatest = "MAX" if vendor == "sqlite" else "GREATEST"  # SQLite's scalar max()
+    sets = [
+        f"{quote(f)} = {quote(f)} + %s" if up else f"{quote(f)} = {greatest}({quote(f)} - %s, 0)"
+        for f, up in fields
+    ]
+    sets.append(f"{quote('changed_at')} = %s")
+    if started:
+        sets.append(f"{quote('started_at')} = COALESCE({quote('started_at')}, %s)")
+    return f"UPDATE {quote(Bulk._meta.db_table)} SET {', '.join(sets)} WHERE {quote('id')} = %s"
 
 
 # -- drift ---------------------------------------------------------------------------
