@@ -273,6 +273,34 @@ def test_dismissing_a_finished_bulk_removes_it_from_the_notifications(mixed):
     assert BulkAcknowledgement.objects.filter(bulk=bulk, user=user).exists()
 
 
+def test_who_dismissed_a_bulk_and_when_is_shown_on_its_page(mixed):
+    client, user, bulk = mixed
+    client.post(f"/dashboard/bulks/{bulk.uuid}/dismiss/", **HTMX)
+    page = client.get(f"/dashboard/bulks/{bulk.uuid}/").content.decode()
+    assert f"by {user.get_username()} at" in page
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(signed_in, settings, mailoutbox):
+    import re
+
+    _client, user = signed_in(VIEWER)
+    anonymous = Client()
+    page = anonymous.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/password_reset/"' in page
+    response = anonymous.post("/accounts/password_reset/", {"email": user.email}, follow=True)
+    assert "Check your mail" in response.content.decode()
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mailoutbox[0].body)[1]
+    form = anonymous.get(link, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    done = anonymous.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "A-new-password-42", "new_password2": "A-new-password-42"},
+        follow=True,
+    )
+    assert "Password changed" in done.content.decode()
+    assert anonymous.login(username=user.get_username(), password="A-new-password-42")
+
+
 def test_dismiss_all_completed_dismisses_every_finished_bulk_of_the_user(signed_in, settings):
     settings.DASHBOARD = {"NOTIFICATIONS": 2}
     client, user = signed_in(OPERATOR)
