@@ -5,11 +5,20 @@ from __future__ import annotations
 from django.urls import path
 
 from dashboard import views
+from dashboard.views import dead_letters, failures, flow
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", flow.overview, name="home"),  # the overview; the bulk log for merchants
+    path("queues/", flow.queue_list, name="queues"),
+    path("consumers/", flow.consumer_list, name="consumers"),
+    path("consumers/restart/", flow.restart_consumers, name="restart-consumers"),
+    path("dead-letters/", dead_letters.dead_letter_list, name="dead-letters"),
+    path("dead-letters/requeue/", dead_letters.requeue_dead_letters, name="requeue-dead-letters"),
+    path("dead-letters/discard/", dead_letters.discard_dead_letters, name="discard-dead-letters"),
+    path("failures/", failures.failure_list, name="failures"),
+    path("failures/retry/", failures.retry_failure_group, name="retry-failure-group"),
     path("bulks/", views.bulk_list, name="bulks"),
     path("bulks/<uuid:bulk_uuid>/", views.bulk_detail, name="bulk"),
     path("bulks/<uuid:bulk_uuid>/export.csv", views.export_operations, name="export"),

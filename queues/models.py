@@ -4,6 +4,8 @@
 - ProcessedMessage: which message_ids a consumer has processed (de-duplication).
 - ConsumerProcess: every running consumer registers itself and heartbeats here.
 - PeriodicRun: when each Periodic task last ran, so that only one process runs it.
+- QueueMinute: per queue and per minute, what its consumers did (`queues.metrics`).
+- OperatorAction: who restarted consumers, sent back or discarded dead letters.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ class ConsumerProcess(models.Model):
 
     class Meta:
         ordering = ["name", "started"]
+        permissions = [
+            ("view_queues", "Can view queues, consumers and dead letters"),
+            ("operate_queues", "Can restart consumers and send back or discard dead letters"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} on {self.host} pid {self.pid}"
@@ -109,3 +115,49 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_run}"
+
+
+class QueueMinute(models.Model):
+    """What the consumers of one queue did in one minute, summed over them (one upsert
+    per received batch, `queues.metrics.record`). Charts read these rows, never the
+    messages or the operations."""
+
+    queue = models.CharField(max_length=255)
+    minute = models.DateTimeField()  # the minute's start, UTC, seconds zero
+    messages = models.PositiveBigIntegerField(default=0)  # handled and committed
+    failed = models.PositiveBigIntegerField(default=0)  # handler raised (retried or dead)
+    dead = models.PositiveBigIntegerField(default=0)  # dead-lettered
+    operations = models.PositiveBigIntegerField(default=0)  # units of work completed
+    operations_failed = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)  # time the consumers spent on batches
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "minute"], name="queues_minute_once"),
+        ]
+        indexes = [models.Index(fields=["minute"], name="queues_minute_at")]
+
+    def __str__(self) -> str:
+        return f"{self.queue} at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class OperatorAction(models.Model):
+    """An action a person took on the queues, recorded with who did it."""
+
+    class Kind(models.TextChoices):
+        RESTART = "restart", "restarted consumers"
+        REQUEUE = "requeue", "sent dead letters back"
+        DISCARD = "discard", "discarded dead letters"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=150)  # the username
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(max_length=255)  # a queue, or a consumer (name, or "all")
+    count = models.PositiveIntegerField(default=0)  # messages or processes concerned
+    detail = models.JSONField(default=dict, blank=True)  # what was chosen (ids, topic, …)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.get_kind_display()} ({self.target}, {self.count})"

@@ -10,6 +10,7 @@ query at all.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Abilities:
     can_retry: bool = False
     can_edit: bool = False
     can_acknowledge: bool = False
+    can_view_queues: bool = False
+    can_operate_queues: bool = False
 
     @classmethod
     def of(cls, user: Any) -> Abilities:
@@ -57,12 +60,7 @@ class Abilities:
         return cls(**user_abilities(user))
 
     def context(self) -> dict[str, bool]:
-        return {
-            "can_view_all": self.can_view_all,
-            "can_retry": self.can_retry,
-            "can_edit": self.can_edit,
-            "can_acknowledge": self.can_acknowledge,
-        }
+        return dataclasses.asdict(self)
 
 
 # -- what a page shows -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dashboard.views.actions import (
     retry_one,
     retry_selected,
 )
-from dashboard.views.bulks import bulk_detail, bulk_list, export_operations, home, operation_detail
+from dashboard.views.bulks import bulk_detail, bulk_list, export_operations, operation_detail
 
 __all__ = [
     "bulk_detail",
@@ -19,7 +19,6 @@ __all__ = [
     "dismiss_bulk",
     "edit_operation",
     "export_operations",
-    "home",
     "operation_detail",
     "retry_all_failed",
     "retry_group",

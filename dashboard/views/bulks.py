@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -22,11 +22,6 @@ from dashboard.views.common import (
     visible_bulk,
 )
 from operations.models import Operation, OperationStatus
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The dashboard's front page: the bulk log, for now."""
-    return redirect("dashboard:bulks")
 
 
 @dashboard_view

@@ -20,6 +20,8 @@ VIEW_ALL = "operations.view_all_bulks"
 RETRY = "operations.retry_operations"
 EDIT = "operations.edit_operations"
 ACKNOWLEDGE = "operations.acknowledge_bulks"
+VIEW_QUEUES = "queues.view_queues"
+OPERATE_QUEUES = "queues.operate_queues"
 
 NO_ACCESS = (
     "Your account may not see bulk operations: it needs the permission "
@@ -38,6 +40,35 @@ def dashboard_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+NO_QUEUES = (
+    "Your account may not see queues and consumers: it needs the permission "
+    "“Can view queues, consumers and dead letters” (queues.view_queues). Ask an administrator."
+)
+NO_OPERATING = (
+    "Your account may not operate queues: it needs the permission “Can restart consumers "
+    "and send back or discard dead letters” (queues.operate_queues). Ask an administrator."
+)
+
+
+def operator_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Require a signed-in user holding `queues.view_queues` (a readable 403 otherwise)."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.has_perm(VIEW_QUEUES):
+            raise PermissionDenied(NO_QUEUES)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def require_operate(request: HttpRequest) -> None:
+    """Refuse (403) a user who may not restart consumers or act on dead letters."""
+    if not request.user.has_perm(OPERATE_QUEUES):
+        raise PermissionDenied(NO_OPERATING)
 
 
 def visible_bulk(request: HttpRequest, bulk_uuid: Any) -> Bulk:
@@ -64,6 +95,8 @@ def user_abilities(user: Any) -> dict[str, bool]:
         "can_retry": user.has_perm(RETRY),
         "can_edit": user.has_perm(EDIT) and user.has_perm(RETRY),
         "can_acknowledge": user.has_perm(ACKNOWLEDGE),
+        "can_view_queues": user.has_perm(VIEW_QUEUES),
+        "can_operate_queues": user.has_perm(OPERATE_QUEUES),
     }
 
 
