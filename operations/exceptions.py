@@ -78,3 +78,12 @@ class RouteNotAsync(LocalizedException):
 
     http_status = 405
     code = 22
+
+
+class NothingToRetry(OperationsError):
+    """A group retry found no failed operation it could reopen."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Nothing to retry: no failed operation of that group is left in that time range."
+        )

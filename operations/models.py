@@ -342,3 +342,71 @@ class BulkAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bulk_id} acknowledged by {self.user_id}"
+
+
+class GroupRetry(models.Model):
+    """One "Retry a group" of the failures across bulks: a person reopened, at once, every
+    failed operation they may retry that shares a topic, an error code and a message and
+    finished within a time range, whatever its bulk.
+
+    What it covers is listed in `GroupRetryOperation` (one row per reopened operation),
+    so its progress is read from those operations alone (a grouped count over the
+    retry's own rows), never from all operations. Once none of them is open any more the
+    outcome is kept here (`settled_at`, `complete_count`, `failed_count`) and the
+    operations are not counted again.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, help_text="Who asked (kept if the user goes).")
+    at = models.DateTimeField(help_text="When it was asked for.")
+    topic = models.CharField(max_length=255)
+    error_code = models.IntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    range = models.CharField(max_length=8, help_text="The page's time range: 1h, 24h, 7d, 30d.")
+    since = models.DateTimeField(help_text="Operations that finished from here…")
+    until = models.DateTimeField(help_text="…to here (the moment it was asked for).")
+    total = models.PositiveIntegerField(default=0, help_text="Operations reopened.")
+    bulk_count = models.PositiveIntegerField(default=0, help_text="Bulks they belong to.")
+    reopened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its last chunk was reopened."
+    )
+    settled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When none of its operations was open any more."
+    )
+    complete_count = models.PositiveIntegerField(default=0, help_text="Complete, once settled.")
+    failed_count = models.PositiveIntegerField(default=0, help_text="Failed again, once settled.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at"], name="ops_gretry_at")]
+
+    def __str__(self) -> str:
+        return f"group retry {self.pk} of {self.topic} {self.error_code} by {self.actor_name}"
+
+
+class GroupRetryOperation(models.Model):
+    """An operation that a `GroupRetry` reopened.
+
+    The operation is referenced without a database constraint: the clean-up deletes
+    old operations by primary key in raw batches (`operations.actions.cleanup`), and a
+    deleted operation simply drops out of a retry's progress (the join finds nothing).
+    """
+
+    retry = models.ForeignKey(GroupRetry, on_delete=models.CASCADE, related_name="items")
+    operation = models.ForeignKey(
+        Operation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["retry", "operation"], name="ops_gretry_op"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.retry_id}: {self.operation_id}"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from dashboard import queries
+from dashboard.bulk_waiting import why_not_moving
 from dashboard.forms import BulkFilterForm, OperationFilterForm, parse_cursor
 from dashboard.views.common import (
     dashboard_view,
@@ -97,6 +98,8 @@ def bulk_detail(request: HttpRequest, bulk_uuid: Any) -> HttpResponse:
         "older_url": _index_url(kept, after=page.older),
         "statuses": OperationStatus,
         "acknowledged": bulk.acknowledgements.select_related("user").order_by("at"),
+        # What a bulk that is not moving waits for (the full page only, not its fragments).
+        "waiting": None if getattr(request, "htmx", None) else why_not_moving(bulk),
     }
     return page_or_fragment(
         request, "dashboard/bulk_detail.html", "dashboard/_operations.html", context

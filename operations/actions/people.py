@@ -10,9 +10,11 @@ person's permission and that they may see the bulk (`operations.status.visible_b
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -27,6 +29,7 @@ from operations.exceptions import (
     BulkNotFound,
     InvalidOperationData,
     MissingParameter,
+    NothingToRetry,
     OperationNotFound,
     OperationNotRetriable,
     OperationsError,
@@ -36,6 +39,8 @@ from operations.models import (
     Bulk,
     BulkAcknowledgement,
     EventKind,
+    GroupRetry,
+    GroupRetryOperation,
     Operation,
     OperationEvent,
     OperationStatus,
@@ -296,3 +301,88 @@ def acknowledge_finished(user: Any) -> int:
                 actor_id=user.pk,
             )
     return len(pending)
+
+
+GROUP_RETRY_CHUNK = 500
+
+
+def retry_failure_group(
+    user: Any,
+    *,
+    topic: str,
+    error_code: int | None,
+    message: str,
+    since: datetime,
+    range_label: str = "",
+    chunk: int = GROUP_RETRY_CHUNK,
+) -> GroupRetry:
+    """Reopen every failed operation (2 and 3) the user may retry, across their visible
+    bulks, with this topic, error code and message, that finished from `since` until
+    now; record it as one `GroupRetry` and return it.
+
+    The operations are reopened `chunk` at a time, each chunk in a transaction of its
+    own, in id order (so no more than `chunk` rows are ever loaded or locked), through
+    the same path as every other retry: `retried` events by `user`, the bulks'
+    counters, `operations.retried` per bulk, publishing after each chunk's commit.
+    An operation that fails again while the later chunks are reopened finished after
+    the retry began and is not taken twice. Raise NothingToRetry if none matched,
+    ActionNotPermitted without `retry_operations`.
+    """
+    _require(user, RETRY)
+    now = timezone.now()
+    matching = visible_operations(user).filter(
+        status__in=FAILED_STATUSES,
+        topic=topic,
+        error_code=error_code,
+        result_message=message,
+        finished_at__gte=since,
+        finished_at__lte=now,
+    )
+    if not matching.exists():
+        raise NothingToRetry()
+    retry = GroupRetry.objects.create(
+        actor=user,
+        actor_name=user.get_username(),
+        at=now,
+        topic=topic,
+        error_code=error_code,
+        message=message,
+        range=range_label,
+        since=since,
+        until=now,
+    )
+    note = f"Retried with its failure group (group retry {retry.pk})."
+    bulks: set[int] = set()
+    last = 0
+    while True:
+        with transaction.atomic():
+            ops = list(
+                locked(matching.filter(pk__gt=last)).select_related("bulk").order_by("pk")[:chunk]
+            )
+            if not ops:
+                break
+            _reopen(ops, user, message=note)
+            GroupRetryOperation.objects.bulk_create(
+                GroupRetryOperation(retry=retry, operation_id=op.pk) for op in ops
+            )
+            bulks.update(op.bulk_id for op in ops)
+            GroupRetry.objects.filter(pk=retry.pk).update(
+                total=F("total") + len(ops), bulk_count=len(bulks)
+            )
+        last = ops[-1].pk
+    GroupRetry.objects.filter(pk=retry.pk).update(reopened_at=timezone.now())
+    retry.refresh_from_db()
+    return retry
+
+
+def settle_group_retry(retry_id: int, *, complete: int, failed: int) -> bool:
+    """Keep the outcome of a group retry none of whose operations is open any more, so
+    that its progress is not counted again; return False if it was settled already.
+
+    Called by whoever read the progress (`dashboard.failures`) and found nothing open.
+    """
+    return bool(
+        GroupRetry.objects.filter(
+            pk=retry_id, settled_at__isnull=True, reopened_at__isnull=False
+        ).update(settled_at=timezone.now(), complete_count=complete, failed_count=failed)
+    )
