@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from operations.actions.outbox import relay_unpublished, sweep_stuck
+from operations.actions.people import retry_dead_lettered
 from operations.actions.running import execute_operations, give_up_operation, operation_ids
 from queues import Envelope
 
@@ -30,6 +31,12 @@ def dead_lettered(envelope: Envelope, reason: str) -> None:
     """The message of an operation was set aside: leave the operation retriably failed."""
     for operation_id in operation_ids([envelope.body]):
         give_up_operation(operation_id, reason)
+
+
+def requeued(bodies: Sequence[dict], actor: str) -> None:
+    """Dead letters sent back by an operator: retry their operations (published afresh:
+    the dead copies are then removed), recorded in their history with who."""
+    retry_dead_lettered(operation_ids(bodies), actor)
 
 
 def relay() -> None:

@@ -32,6 +32,7 @@ CATCH_ALL = "async.#"
 HANDLER = "operations.handlers.handle_operation"
 BATCH_HANDLER = "operations.handlers.handle_operations"
 ON_DEAD_LETTER = "operations.handlers.dead_lettered"
+ON_REQUEUE = "operations.handlers.requeued"
 # Delivers the events (`operations.events`) of each received batch once, merged.
 HOOKS = ("operations.events.ConsumerEvents",)
 MESSAGE_SCHEMA = {
@@ -80,6 +81,7 @@ def declarations(
             handler=HANDLER,
             batch_handler=BATCH_HANDLER,
             on_dead_letter=ON_DEAD_LETTER,
+            on_requeue=ON_REQUEUE,
             hooks=HOOKS,
         ),
         Periodic(

@@ -94,6 +94,7 @@ def _handlers_importable(reg: Registry) -> list[checks.CheckMessage]:
     paths += [(c, c.handler) for c in reg.consumers.values()]
     paths += [(c, c.batch_handler) for c in reg.consumers.values()]
     paths += [(c, c.on_dead_letter) for c in reg.consumers.values()]
+    paths += [(c, c.on_requeue) for c in reg.consumers.values()]
     paths += [(p, p.func) for p in reg.periodics.values()]
     errors: list[checks.CheckMessage] = []
     for obj, path in paths:

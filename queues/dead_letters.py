@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,7 @@ from django.utils import timezone
 
 from queues import registry
 from queues.conf import queue_settings
-from queues.declarations import dead_letter_queue
+from queues.declarations import dead_letter_queue, resolve_handler
 from queues.exceptions import QueueError, TransportError
 from queues.models import OperatorAction, QueueMessage
 
@@ -238,19 +238,85 @@ def _act(
     if not actor:
         raise DeadLetterError("an action on dead letters needs the name of who takes it")
     at_most = min(limit or batch_limit(), batch_limit())
+    if kind == OperatorAction.Kind.REQUEUE:
+        takes_over = _requeue_handler(queue)
+        if takes_over is not None:
+            return _hand_over(takes_over, queue, keys, topic, actor, at_most)
+    return _remove_or_requeue(kind, queue, keys, topic, actor, at_most)
+
+
+def _remove_or_requeue(
+    kind: str,
+    queue: str,
+    keys: Sequence[str] | None,
+    topic: str | None,
+    actor: str,
+    at_most: int,
+    record_as: str | None = None,
+) -> Result:
     if connection_of(queue) == "amqp":
         with _amqp() as browser:
             done, remaining, acted = browser.act(
                 kind, queue, keys=keys, topic=topic, limit=at_most, scan_limit=SCAN_LIMIT
             )
         if done:
-            _record(kind, actor, queue, done, keys, topic, acted, remaining)
-        return Result(queue, kind, done, remaining, acted)
-    return _act_db(kind, queue, keys, topic, actor, at_most)
+            _record(record_as or kind, actor, queue, done, keys, topic, acted, remaining)
+        return Result(queue, record_as or kind, done, remaining, acted)
+    return _act_db(kind, queue, keys, topic, actor, at_most, record_as)
+
+
+def _requeue_handler(queue: str) -> Any:
+    """Return the `on_requeue` of the consumer of `queue` that declares one, or None."""
+    for consumer in registry.current().consumers.values():
+        if consumer.queue == queue and consumer.on_requeue is not None:
+            return resolve_handler(consumer.on_requeue)
+    return None
+
+
+def _hand_over(
+    handler: Any,
+    queue: str,
+    keys: Sequence[str] | None,
+    topic: str | None,
+    actor: str,
+    limit: int,
+) -> Result:
+    """Send back through the consumer's `on_requeue`: it puts the work of the chosen
+    (decodable) dead letters back its own way, in a transaction; then the dead copies
+    are removed, recorded as one send-back. Cut short between the two, the work is back
+    and the dead copies stay: sending them back again hands over work that is no
+    longer failed, which the handler leaves alone (the operations app's does)."""
+    wanted = set(keys) if keys is not None else None
+    letters = [
+        letter
+        for letter in list_dead(queue, topic=topic, limit=SCAN_LIMIT).letters
+        if letter.decodable
+        and (wanted is None or letter.key in wanted or letter.message_id in wanted)
+    ][:limit]
+    if not letters:
+        return Result(queue, OperatorAction.Kind.REQUEUE, 0, count(queue, topic), [])
+    with transaction.atomic():
+        handler([json.loads(letter.body) for letter in letters], actor)
+    removed = _remove_or_requeue(
+        OperatorAction.Kind.DISCARD,
+        queue,
+        [letter.key for letter in letters],
+        None,
+        actor,
+        limit,
+        record_as=OperatorAction.Kind.REQUEUE,
+    )
+    return replace(removed, remaining=count(queue, topic))
 
 
 def _act_db(
-    kind: str, queue: str, keys: Sequence[str] | None, topic: str | None, actor: str, limit: int
+    kind: str,
+    queue: str,
+    keys: Sequence[str] | None,
+    topic: str | None,
+    actor: str,
+    limit: int,
+    record_as: str | None = None,
 ) -> Result:
     rows = _dead_rows(queue, topic)
     if keys is not None:
@@ -279,10 +345,10 @@ def _act_db(
             acted = [f"{pk}:{mid}" for pk, mid in chosen]
             remaining = rows.count()
             if done:
-                _record(kind, actor, queue, done, keys, topic, acted, remaining)
+                _record(record_as or kind, actor, queue, done, keys, topic, acted, remaining)
     except DatabaseError as exc:
         raise TransportError(f"acting on the dead letters of {queue!r} failed: {exc}") from exc
-    return Result(queue, kind, done, remaining, acted)
+    return Result(queue, record_as or kind, done, remaining, acted)
 
 
 def _record(

@@ -95,6 +95,11 @@ class Consumer:
     `on_dead_letter(envelope, reason)` is called, in a transaction of its own, after
     a decodable message was dead-lettered, so that the app can record that its work
     was given up (an error there is logged; the message stays in the dead letters).
+    `on_requeue(bodies, actor)` takes over sending this consumer's dead letters back
+    (`queues.dead_letters.requeue`): it is called in a transaction with the decoded
+    bodies of the chosen messages and the operator's username, puts their work back
+    its own way (the operations app retries the operations, which publishes them
+    afresh), and the dead copies are then removed.
     `hooks` are runtime hooks attached to every run of this consumer: ConsumerHook
     subclasses, instances of one, or dotted paths of subclasses (see
     queues/consumer/hooks.py).
@@ -111,6 +116,7 @@ class Consumer:
     allow_shared_topics: bool = False  # opt out of the double-processing check
     batch_handler: Handler | None = None
     on_dead_letter: Handler | None = None
+    on_requeue: Handler | None = None
     hooks: tuple[Handler | ConsumerHook, ...] = ()
 
     def __post_init__(self) -> None:

@@ -367,3 +367,35 @@ def test_an_operation_whose_message_is_dead_lettered_is_left_retriably_failed(
     assert op.events.filter(kind=EventKind.FAILED).count() == 1
     summary = api.get(f"V1/bulk/{bulk.uuid}/status", token=admin_token).json()
     assert summary["operations_list"][0]["status"] == OperationStatus.RETRIABLY_FAILED
+
+
+def test_an_operation_sent_back_from_the_dead_letters_is_retried_once_with_who(
+    api, admin_token, db_ops_topology
+):
+    from queues import dead_letters
+    from queues.models import OperatorAction, QueueMessage
+
+    _response, bulk = bulk_post(api, PRODUCTS, [product_item("BACK")], admin_token)
+    QueueMessage.objects.filter(queue=db_ops_topology.queue).update(trials=99)
+    db_ops_topology.run(max_messages=1)
+    assert dead_letters.count(db_ops_topology.queue) == 1
+
+    result = dead_letters.requeue(db_ops_topology.queue, None, actor="ops-alice")
+
+    # The operation is retried (published afresh) and its dead copy is gone: sending
+    # the same dead letters back again has nothing left to do.
+    assert (result.done, result.remaining) == (1, 0)
+    assert dead_letters.count(db_ops_topology.queue) == 0
+    assert dead_letters.requeue(db_ops_topology.queue, None, actor="ops-alice").done == 0
+    op = bulk.operations.get()
+    assert op.status == OperationStatus.OPEN
+    retried = op.events.get(kind=EventKind.RETRIED)
+    assert retried.message == "Sent back from the dead letters by ops-alice."
+    action = OperatorAction.objects.get()
+    assert (action.kind, action.actor, action.count) == ("requeue", "ops-alice", 1)
+
+    db_ops_topology.run(max_messages=1)
+
+    op.refresh_from_db()
+    assert op.status == OperationStatus.COMPLETE
+    assert Product.objects.filter(sku="BACK").count() == 1

@@ -146,7 +146,7 @@ def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
             bulk_uuid=str(bulk.uuid),
             owner_id=bulk.owner_id,
             count=len(bulk_ops),
-            actor_id=user.pk,
+            actor_id=user.pk if user is not None else None,
         )
     for op in ops:
         op.status = OperationStatus.OPEN
@@ -169,6 +169,26 @@ def _reopen(ops: list[Operation], user: Any, message: str = "") -> None:
         batch_size=1000,
     )
     publish_operations_after_commit(ops)
+
+
+def retry_dead_lettered(operation_ids: Iterable[int], actor: str) -> int:
+    """Reopen the failed operations whose dead-lettered messages an operator sent back
+    (`actor`, a username: the queues' permission was checked by whoever called); return
+    how many. The others (already reopened, complete, gone) are left as they are, so
+    sending the same dead letters back twice retries once. Published afresh through
+    the outbox, like any retry; the history says who sent them back."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=actor).first()
+    with transaction.atomic():
+        ops = list(
+            locked(Operation.objects.filter(pk__in=set(operation_ids), status__in=FAILED_STATUSES))
+            .select_related("bulk")
+            .order_by("pk")
+        )
+        if ops:
+            _reopen(ops, user, f"Sent back from the dead letters by {actor}.")
+    return len(ops)
 
 
 def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
