@@ -8,8 +8,10 @@ class DashboardConfig(AppConfig):
     verbose_name = "Dashboard"
 
     def ready(self) -> None:
+        from dashboard import flow
         from dashboard.conf import dashboard_settings
         from dashboard.live import forward
 
         dashboard_settings.validate()  # a malformed DASHBOARD_* variable stops start-up here
         forward.connect()
+        flow.register_panels()  # the overview, queues and consumers pages stay live

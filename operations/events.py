@@ -183,12 +183,20 @@ class ConsumerEvents(ConsumerHook):
 
     `before_process` starts holding back what this thread commits; `after_process`
     (always called, also when processing failed midway) delivers what the batch
-    committed and stops holding back. Periodic tasks (the relay, the sweeper) run
-    between batches, so their events are delivered at their own commit.
+    committed and stops holding back, and adds the batch's completed and failed
+    operations to `outcome.work` ("operations", "operations_failed") for the metrics.
+    Periodic tasks (the relay, the sweeper) run between batches, so their events are
+    delivered at their own commit.
     """
 
     def before_process(self, runtime: ConsumerRuntime, deliveries: Sequence[Delivery]) -> None:
         start_buffering()
 
     def after_process(self, runtime: ConsumerRuntime, outcome: Outcome) -> None:
-        flush()
+        delivered = flush()
+        # The batch's operations, for the per-minute metrics (queues.metrics.MetricsHook).
+        work = ((OPERATIONS_COMPLETED, "operations"), (OPERATIONS_FAILED, "operations_failed"))
+        for kind, name in work:
+            count = sum(event.count for event in delivered if event.kind == kind)
+            if count:
+                outcome.work[name] = outcome.work.get(name, 0) + count

@@ -60,6 +60,13 @@ queue_settings = AppSettings(
         # Hooks attached to every consumer (dotted paths of queues.consumer.ConsumerHook
         # subclasses), before those a Consumer declares.
         "CONSUMER_HOOKS": ([], text_list),
+        # Per-minute metrics (QueueMinute) older than this are deleted by the clean-up.
+        "METRICS_KEEP_DAYS": (8, integer),
+        # RabbitMQ's management API (e.g. http://guest:guest@127.0.0.1:15672), read for
+        # the unacknowledged messages of each queue; empty: shown as unknown.
+        "AMQP_MANAGEMENT_URL": ("", text),
+        # The dashboard samples queue depths at most this often (seconds), per process.
+        "DEPTH_SAMPLE_INTERVAL": (1.0, number),
         # The supervising runner (Magento's cron_consumers_runner): `runner_options()`.
         "RUNNER_MAX_MESSAGES": (10_000, integer),
         "RUNNER_CONSUMERS": ([], text_list),  # empty: every declared consumer

@@ -111,6 +111,14 @@ def request_restart(name: str | None = None) -> int:
     return qs.update(stop_requested=True)
 
 
+def request_stop(process_id: int) -> int:
+    """Ask one running consumer process (by its row's id) to finish its current message
+    and exit; return 1 if it was asked, 0 if it has stopped or was asked already."""
+    return ConsumerProcess.objects.filter(
+        pk=process_id, stopped_at__isnull=True, stop_requested=False
+    ).update(stop_requested=True)
+
+
 def forget_stopped(older_than_hours: float = 24) -> int:
     """Delete rows of processes stopped (or silent) for longer than `older_than_hours`."""
     cutoff = timezone.now() - timedelta(hours=older_than_hours)
@@ -121,4 +129,12 @@ def forget_stopped(older_than_hours: float = 24) -> int:
     return stopped + silent
 
 
-__all__ = ["heartbeat", "is_running", "register", "request_restart", "running", "unregister"]
+__all__ = [
+    "heartbeat",
+    "is_running",
+    "register",
+    "request_restart",
+    "request_stop",
+    "running",
+    "unregister",
+]

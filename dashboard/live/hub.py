@@ -28,7 +28,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from dashboard.conf import dashboard_settings
-from dashboard.live import render
+from dashboard.live import panels, render
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Viewer:
     user_id: int
     can_view_all: bool
     abilities: render.Abilities
-    kind: str = "other"  # "bulks" (the log), "bulk" (one bulk's page), "other"
+    kind: str = "other"  # "bulks" (the log), "bulk" (one bulk's page), a panel's kind, "other"
     bulk_ids: set[int] = field(default_factory=set)  # bulks whose fragments it shows
     operation_ids: set[int] = field(default_factory=set)  # operation rows it shows
     filters: dict[str, Any] = field(default_factory=dict)  # the log's filters
@@ -78,6 +78,9 @@ class Hub:
         self._last_poll: datetime | None = None
         self._polled: dict[int, datetime] = {}
         self.flushes = 0
+        self.panel_renders = 0  # calls of panels' render functions (tests count them)
+        self._panel_due: dict[str, float] = {}  # kind -> when its panel is next redrawn
+        self._panel_html: dict[tuple[str, render.Abilities], list[str]] = {}  # the last drawn
 
     # -- pages coming and going --------------------------------------------------------
     async def add(self, viewer: Viewer) -> None:
@@ -108,6 +111,8 @@ class Hub:
         if viewer.visible:
             for html in resolved.html:
                 await _send(viewer, html)
+            if not watch.fresh:  # reconnected: what the panel last drew, at once
+                await self._send_panel(viewer)
 
     async def set_visible(self, viewer: Viewer, visible: bool) -> None:
         """A tab hidden receives nothing; shown again, it catches up at once."""
@@ -123,6 +128,7 @@ class Hub:
             )
             for message in html:
                 await _send(viewer, message)
+            await self._send_panel(viewer)
 
     # -- changes coming in ---------------------------------------------------------------
     def mark_dirty(self, bulk_ids: Any) -> None:
@@ -136,6 +142,7 @@ class Hub:
         self._tasks = [
             self.loop.create_task(self._flush_loop(), name="dashboard flush"),
             self.loop.create_task(self._poll_loop(), name="dashboard poll"),
+            self.loop.create_task(self._panel_loop(), name="dashboard panels"),
         ]
         if render.uses_redis():
             self._tasks.append(self.loop.create_task(self._listen_loop(), name="dashboard listen"))
@@ -209,6 +216,48 @@ class Hub:
                 await layer.group_discard(GROUP, channel)
             except Exception:  # noqa: BLE001 - the layer may be gone with the loop
                 logger.debug("dashboard: leaving the channel layer group failed", exc_info=True)
+
+    async def _panel_loop(self) -> None:
+        """Redraw the panels of the kinds of the visible pages, each once per interval."""
+        while True:
+            now = time.monotonic()
+            due = [
+                panel
+                for kind in {v.kind for v in self.viewers if v.visible}
+                if (panel := panels.get(kind)) is not None and self._panel_due.get(kind, 0.0) <= now
+            ]
+            for panel in due:
+                self._panel_due[panel.kind] = now + panel.interval
+                try:
+                    await self.draw_panel(panel)
+                except Exception:
+                    logger.exception("dashboard: the %s panel failed; next tick again", panel.kind)
+            upcoming = [at for at in self._panel_due.values() if at > now]
+            await asyncio.sleep(min(0.25, max(0.02, min(upcoming, default=now + 0.25) - now)))
+
+    async def draw_panel(self, panel: panels.Panel) -> None:
+        """Render a panel once per set of abilities of its visible pages; send what changed."""
+        viewers = [v for v in self.viewers if v.visible and v.kind == panel.kind]
+        for abilities in {v.abilities for v in viewers}:
+            self.panel_renders += 1
+            parts = await database_sync_to_async(panel.render)(abilities)
+            self._panel_html[panel.kind, abilities] = list(parts)
+            await asyncio.gather(
+                *(
+                    _send_all(
+                        viewer, render.messages(p for p in parts if render.changed_for(viewer, p))
+                    )
+                    for viewer in viewers
+                    if viewer.abilities == abilities
+                )
+            )
+
+    async def _send_panel(self, viewer: Viewer) -> None:
+        """Send a page (re)shown the panel fragments last drawn for its kind, if any."""
+        parts = self._panel_html.get((viewer.kind, viewer.abilities))
+        if parts:
+            changed = [p for p in parts if render.changed_for(viewer, p)]
+            await _send_all(viewer, render.messages(changed))
 
     # -- one flush -----------------------------------------------------------------------------
     async def flush(self) -> None:

@@ -83,7 +83,11 @@ class Watch:
         """Return the Watch of a decoded message; anything malformed is left out."""
         if not isinstance(data, dict):
             return cls()
-        kind = str(data["page"]) if data.get("page") in ("bulks", "bulk") else "other"
+        from dashboard.live import panels
+
+        page = data.get("page")
+        known = page in panels.BUILT_IN or (isinstance(page, str) and panels.get(page))
+        kind = str(page) if known else "other"
         uuids = [u for u in data.get("bulks") or () if isinstance(u, str) and len(u) <= 36]
         ops = [o for o in data.get("operations") or () if isinstance(o, int) and o > 0]
         filters = str(data["filters"]) if isinstance(data.get("filters"), str) else ""
@@ -325,13 +329,13 @@ def for_viewer(viewer: Viewer, batch: Batch) -> list[str]:
                 )
     if viewer.user_id in batch.notifications:
         parts.append(batch.notifications[viewer.user_id])
-    return messages(part for part in parts if _changed_for(viewer, part))
+    return messages(part for part in parts if changed_for(viewer, part))
 
 
 _ID = re.compile(r'^\s*(?:\{%[^%]*%\})?\s*<[a-z]+\s[^>]*?\bid="([^"]+)"')
 
 
-def _changed_for(viewer: Viewer, part: str) -> bool:
+def changed_for(viewer: Viewer, part: str) -> bool:
     """Return False for a fragment the page shows already exactly so: an unchanged swap
     would only disturb a reader (a focused button, an open menu)."""
     match = _ID.match(part)
@@ -361,7 +365,7 @@ def messages(parts: Iterable[str]) -> list[str]:
 def _bulk_parts(
     kind: str, bulk_id: int, abilities: Abilities, operation_ids: set[int], batch: Batch
 ) -> list[str]:
-    if kind == "bulks":
+    if kind == "bulks" or kind.startswith("overview"):  # the overview lists latest bulks
         return [batch.fragments.get(("row", bulk_id, abilities), "")]
     if kind != "bulk":
         return []

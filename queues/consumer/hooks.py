@@ -140,10 +140,15 @@ class Hooks:
 
 def load_hooks(consumer: Consumer, extra: Iterable[HookSpec] = ()) -> Hooks:
     """Return the hooks of a new runtime of `consumer`: its `on_dead_letter`, then
-    those of QUEUES["CONSUMER_HOOKS"], of the declaration's `hooks`, and `extra`.
+    those of QUEUES["CONSUMER_HOOKS"], of the declaration's `hooks`, and `extra`, and
+    last the per-minute metrics (`queues.metrics.MetricsHook`).
 
     Raise ImportError or ImproperlyConfigured for a spec that names no hook (the
     system checks report them first: queues.E002, queues.E014).
     """
+    from queues.metrics import MetricsHook
+
     specs = [*queue_settings.CONSUMER_HOOKS, *consumer.hooks, *extra]
-    return Hooks(consumer.name, [OnDeadLetter(), *(make_hook(spec) for spec in specs)])
+    hooks = [OnDeadLetter(), *(make_hook(spec) for spec in specs)]
+    # Last, so that it records what the other hooks counted in the Outcome's `work`.
+    return Hooks(consumer.name, [*hooks, MetricsHook()])

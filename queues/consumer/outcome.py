@@ -31,6 +31,9 @@ class Outcome:
     envelopes: list[Envelope] = field(default_factory=list)  # whose handler ran and committed
     dead_letters: list[tuple[Delivery, str]] = field(default_factory=list)  # with the reason
     seconds: float = 0.0  # spent on the batch (set by the runtime)
+    # Units of work the hooks counted, by name (operations' hook: "operations",
+    # "operations_failed"); summed per batch and recorded per minute by the metrics hook.
+    work: dict[str, int] = field(default_factory=dict)
 
     def __iadd__(self, other: Outcome) -> Outcome:
         self.received += other.received
@@ -42,6 +45,8 @@ class Outcome:
         self.envelopes += other.envelopes
         self.dead_letters += other.dead_letters
         self.seconds += other.seconds
+        for name, count in other.work.items():
+            self.work[name] = self.work.get(name, 0) + count
         return self
 
     @classmethod

@@ -42,6 +42,22 @@ class Delivery:
     raw: bytes | None = None
 
 
+@dataclass(frozen=True)
+class Depth:
+    """How full a queue is, as its transport tells: None where it cannot know.
+
+    `waiting`: messages ready (or waiting for a retry's delay); `unacked`: delivered
+    to a consumer and not yet acknowledged; `consumers`: connections consuming it
+    (the broker's count; the db transport cannot know); `dead`: messages in its
+    dead-letter queue.
+    """
+
+    waiting: int
+    unacked: int | None = None
+    consumers: int | None = None
+    dead: int | None = None
+
+
 class Transport(abc.ABC):
     """One connection to one transport. Not thread-safe: one instance per thread.
 
@@ -109,6 +125,14 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def count(self, queue: str) -> int:
         """Return how many messages wait in `queue` (not counting ones being processed)."""
+
+    def depth(self, queue: str) -> Depth:
+        """Return how full `queue` is (see Depth). Default: its `count()` only."""
+        return Depth(waiting=self.count(queue))
+
+    def depths(self, queues: Sequence[str]) -> dict[str, Depth]:
+        """Return the Depth of each of `queues` (one query for the db transport)."""
+        return {queue: self.depth(queue) for queue in queues}
 
     @abc.abstractmethod
     def close(self) -> None:

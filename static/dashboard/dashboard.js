@@ -3,7 +3,8 @@
      every htmx swap) and whether the tab is visible (a hidden tab is sent nothing);
    - say when live updates are paused and come back (htmx reconnects with backoff);
    - expand an operation's row to its details, or to the form that edits its payload;
-   - keep what the reader did (a ticked box, an expanded row) across live swaps of a row;
+   - keep what the reader did (a ticked box, an expanded row, the focused control) across
+     live swaps of a row or a panel (the overview, queues and consumers pages: dashboard/live/panels.py);
    - "Retry selected": select all, count, disabled while nothing is selected. */
 (function () {
   "use strict";
@@ -97,6 +98,11 @@
       open: $$("details[open]", target).map(function (d) { return d.id; }).filter(Boolean)
     };
     if (target.tagName === "DETAILS" && target.open) { kept[target.id].self = true; }
+    // A live panel redrawn under the keyboard's focus gives it back to the same control.
+    var active = document.activeElement;
+    if (active && active.id && active !== document.body && target.contains(active)) {
+      kept[target.id].focus = active.id;
+    }
   });
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
@@ -109,6 +115,8 @@
         if (state.checked.indexOf(box.value) >= 0) { box.checked = true; }
       });
       state.open.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = true; } });
+      var focused = state.focus && document.getElementById(state.focus);
+      if (focused) { focused.focus({ preventScroll: true }); }
     }
     var toggle = $("details.menu", fresh);
     if (fresh.id === "notifications" && toggle && state && state.open.indexOf(toggle.id) >= 0) {

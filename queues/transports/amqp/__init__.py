@@ -17,8 +17,12 @@ pika's errors are translated into `queues.exceptions` (`TransportError`,
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +31,7 @@ from pika import exceptions as pika_exceptions
 
 from queues.conf import queue_settings
 from queues.exceptions import PublishError, TransportError, UnroutableError
-from queues.transports.base import Delivery, Envelope, Transport
+from queues.transports.base import Delivery, Depth, Envelope, Transport
 
 from . import codec
 from .connection import Backoff, Link, describe
@@ -240,6 +244,59 @@ class AmqpTransport(Transport):
                     "run `manage.py queue_setup`"
                 ) from exc
             raise TransportError(f"RabbitMQ refused to count {queue!r}: {exc!r}") from exc
+
+    def depth(self, queue: str) -> Depth:
+        """Return `queue`'s ready messages and consumers (passive declare), the messages
+        of its dead-letter queue, and its unacknowledged ones from RabbitMQ's management
+        API if QUEUES["AMQP_MANAGEMENT_URL"] is set (else None)."""
+
+        def declared(channel: Any) -> tuple[Any, Any]:
+            main = channel.queue_declare(queue, passive=True).method
+            dead = channel.queue_declare(dead_letter_queue(queue), passive=True).method
+            return main, dead
+
+        try:
+            main, dead = self._publisher.run(declared)
+        except pika_exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 404:
+                raise TransportError(
+                    f"queue {queue!r} (or its dead-letter queue) does not exist on RabbitMQ "
+                    f"at {describe(self.url)}: run `manage.py queue_setup`"
+                ) from exc
+            raise TransportError(f"RabbitMQ refused to describe {queue!r}: {exc!r}") from exc
+        return Depth(
+            waiting=main.message_count,
+            unacked=self._unacked(queue),
+            consumers=main.consumer_count,
+            dead=dead.message_count,
+        )
+
+    def _unacked(self, queue: str) -> int | None:
+        """Return the queue's unacknowledged messages from the management API, or None
+        (no AMQP_MANAGEMENT_URL, or the API did not answer within a second)."""
+        base = queue_settings.AMQP_MANAGEMENT_URL
+        if not base:
+            return None
+        parts = urllib.parse.urlsplit(base)
+        vhost = urllib.parse.unquote(urllib.parse.urlsplit(self.url).path[1:] or "/")
+        quote = urllib.parse.quote
+        path = f"/api/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}"
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        url = urllib.parse.urlunsplit((parts.scheme, netloc, path, "", ""))
+        request = urllib.request.Request(url)
+        user = urllib.parse.unquote(parts.username or "guest")
+        password = urllib.parse.unquote(parts.password or "guest")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=1.0) as response:  # noqa: S310 - configured URL
+                data = json.loads(response.read())
+            return int(data.get("messages_unacknowledged", 0))
+        except (OSError, ValueError) as exc:
+            logger.info("RabbitMQ management API at %s did not answer: %s", describe(base), exc)
+            return None
 
     def purge(self, queue: str) -> int:
         """Delete the messages waiting in `queue`; return how many there were."""

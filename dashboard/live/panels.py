@@ -1,0 +1,67 @@
+"""Live panels: parts of a page redrawn on a timer rather than on a bulk's change.
+
+A page kind (the overview, the queues, dead letters...) registers a `Panel`; the hub
+calls its `render` at most once per `interval` per distinct set of abilities while a
+visible page of that kind is open, however many are open, and sends each such page
+the fragments that differ from what it was last sent::
+
+    from dashboard.live import panels
+
+    panels.register(panels.Panel(kind="dead-letters", render=render_fn, interval=1.0))
+
+`render_fn(abilities)` runs in a worker thread (it may read the database) and returns
+htmx out-of-band fragments, each a root element with an `id` and `hx-swap-oob="true"`.
+A page says its kind with `{% block page %}dead-letters{% endblock %}` in its template.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dashboard.live.render import Abilities
+
+BUILT_IN = ("bulks", "bulk")  # kinds the hub keeps live from bulk changes, not panels
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A page kind whose fragments are redrawn every `interval` seconds."""
+
+    kind: str
+    render: Callable[[Abilities], list[str]]
+    interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.kind or self.kind in BUILT_IN or self.kind == "other":
+            raise ValueError(f"a panel cannot take the page kind {self.kind!r}")
+        if self.interval <= 0:
+            raise ValueError("a panel's interval must be positive")
+
+
+_lock = threading.Lock()
+_panels: dict[str, Panel] = {}
+
+
+def register(panel: Panel) -> Panel:
+    """Register (or replace) the panel of a page kind; return it."""
+    with _lock:
+        _panels[panel.kind] = panel
+    return panel
+
+
+def unregister(kind: str) -> None:
+    """Forget the panel of a page kind (tests)."""
+    with _lock:
+        _panels.pop(kind, None)
+
+
+def get(kind: str) -> Panel | None:
+    """Return the panel registered for a page kind, if any."""
+    return _panels.get(kind)
+
+
+def kinds() -> set[str]:
+    """Return the page kinds that have a panel."""
+    return set(_panels)
