@@ -15,3 +15,7 @@ class DashboardConfig(AppConfig):
         dashboard_settings.validate()  # a malformed DASHBOARD_* variable stops start-up here
         forward.connect()
         flow.register_panels()  # the overview, queues and consumers pages stay live
+        # The dead letters' and failures' panels register where their views are: imported
+        # here, so that a page reconnecting before any request still finds its panel.
+        import dashboard.views.dead_letters
+        import dashboard.views.failures  # noqa: F401

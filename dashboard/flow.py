@@ -198,12 +198,17 @@ def page_kind(chart_range: str) -> str:
     return "overview" if chart_range == metrics.DEFAULT_RANGE else f"overview-{chart_range}"
 
 
+OPERATORS = "can_view_queues"  # the Abilities flag of whoever may see these pages
+
+
 def register_panels() -> None:
     """Register the live panels of the overview (one kind per chart range), the queues
     and the consumers pages (dashboard.apps calls this at start-up)."""
     from dashboard.live import panels
 
     for name in metrics.RANGES:
-        panels.register(panels.Panel(kind=page_kind(name), render=overview_panel(name)))
-    panels.register(panels.Panel(kind="queues", render=queues_panel))
-    panels.register(panels.Panel(kind="consumers", render=consumers_panel))
+        panels.register(
+            panels.Panel(kind=page_kind(name), render=overview_panel(name), requires=OPERATORS)
+        )
+    panels.register(panels.Panel(kind="queues", render=queues_panel, requires=OPERATORS))
+    panels.register(panels.Panel(kind="consumers", render=consumers_panel, requires=OPERATORS))

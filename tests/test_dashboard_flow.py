@@ -7,17 +7,26 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from config.asgi import application
 from dashboard.live import panels
 from dashboard.live.hub import running_hubs
-from tests.fixtures.dashboard import VIEWER
+from queues import metrics, monitor
+from queues.models import ConsumerProcess, OperatorAction
+from queues.transports.db import DbTransport
+from tests.fixtures.dashboard import OPERATOR, VIEWER, customer, make_bulk
+from tests.fixtures.queues import envelope, simple_topology
 
 ORIGIN = (b"origin", b"http://testserver")
 QUEUES_VIEWER = (*VIEWER, "queues.view_queues")
@@ -171,6 +180,55 @@ class TestLivePanels:
         assert len(calls) >= 3
         assert len(seen) == 1
 
+    def test_a_per_user_panel_draws_once_per_user_and_sends_each_their_own(self, signed_in):
+        alice_client, alice = signed_in(QUEUES_VIEWER)
+        bob_client, bob = signed_in(QUEUES_VIEWER)
+        calls = []
+
+        def whose(abilities, user_id):
+            calls.append(user_id)
+            return [f'<div id="whose-panel" hx-swap-oob="true">drawn for {user_id}</div>']
+
+        panels.register(panels.Panel(kind="whose", render=whose, interval=0.3, per_user=True))
+        try:
+
+            async def scenario():
+                pages = [await _connect(alice_client) for _ in range(3)]
+                pages.append(await _connect(bob_client))
+                for page in pages:
+                    await _watch(page, "whose")
+                seen = await asyncio.gather(*(_received(page, 1.0) for page in pages))
+                for page in pages:
+                    await page.disconnect()
+                return seen
+
+            seen = run(scenario)
+        finally:
+            panels.unregister("whose")
+        for messages in seen[:3]:
+            assert messages and all(f"drawn for {alice.pk}<" in m for m in messages)
+        assert seen[3] and all(f"drawn for {bob.pk}<" in m for m in seen[3])
+        assert set(calls) == {alice.pk, bob.pk}
+        assert calls.count(alice.pk) <= 5  # once per tick for her three pages, not three
+
+    def test_operators_pages_are_live_for_operators_only(self, signed_in):
+        operator_client, _ = signed_in(("queues.view_queues",))  # no bulks: still live
+        merchant_client, _ = signed_in(VIEWER)
+
+        async def scenario():
+            operator = await _connect(operator_client)
+            merchant = await _connect(merchant_client)
+            for page in (operator, merchant):
+                await _watch(page, "queues")
+            seen = await asyncio.gather(_received(operator, 1.5), _received(merchant, 1.5))
+            for page in (operator, merchant):
+                await page.disconnect()
+            return seen
+
+        for_operator, for_merchant = run(scenario)
+        assert any('id="flow-queue-table"' in m for m in for_operator)
+        assert for_merchant == []  # saying it shows the queues page gets them nothing
+
     def test_an_anonymous_socket_is_refused(self):
         async def scenario():
             communicator = WebsocketCommunicator(application, "/ws/dashboard/", headers=[ORIGIN])
@@ -182,18 +240,6 @@ class TestLivePanels:
 
 # -- the pages -----------------------------------------------------------------------------
 
-from datetime import timedelta  # noqa: E402
-
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from queues import metrics, monitor  # noqa: E402
-from queues.models import ConsumerProcess, OperatorAction  # noqa: E402
-from queues.transports.db import DbTransport  # noqa: E402
-from tests.fixtures.dashboard import OPERATOR, customer, make_bulk  # noqa: E402
-from tests.fixtures.queues import envelope, simple_topology  # noqa: E402
 
 PAGES = ["/dashboard/queues/", "/dashboard/consumers/"]
 

@@ -1,10 +1,10 @@
 """The websocket of one dashboard page (`/ws/dashboard/`).
 
 An adapter between the page and the hub: it authorises in `connect()` (a signed-in
-user holding `operations.view_bulk`, from the session cookie; anyone else is closed
-with 4401 or 4403, which the page does not retry), passes on what the page says
-(`{"watch": {...}}` after every render and swap, `{"visible": bool}` when the tab is
-hidden or shown), and sends what the hub hands it (`dashboard_update`).
+user holding `operations.view_bulk` or `queues.view_queues`, from the session cookie;
+anyone else is closed with 4401 or 4403, which the page does not retry), passes on
+what the page says (`{"watch": {...}}` after every render and swap, `{"visible":
+bool}` when the tab is hidden or shown), and sends what the hub hands it (`dashboard_update`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard.live.hub import Viewer, hub
 from dashboard.live.render import Abilities, Watch
-from dashboard.views.common import VIEW
+from dashboard.views.common import VIEW, VIEW_QUEUES
 
 logger = logging.getLogger(__name__)
 
@@ -69,4 +69,5 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
 
 def _abilities(user: Any) -> tuple[bool, Abilities]:
-    return user.is_active and user.has_perm(VIEW), Abilities.of(user)
+    allowed = user.is_active and (user.has_perm(VIEW) or user.has_perm(VIEW_QUEUES))
+    return allowed, Abilities.of(user)

@@ -80,7 +80,8 @@ class Hub:
         self.flushes = 0
         self.panel_renders = 0  # calls of panels' render functions (tests count them)
         self._panel_due: dict[str, float] = {}  # kind -> when its panel is next redrawn
-        self._panel_html: dict[tuple[str, render.Abilities], list[str]] = {}  # the last drawn
+        # the last drawn: (kind, abilities, user id for a per-user panel) -> fragments
+        self._panel_html: dict[tuple[str, render.Abilities, int | None], list[str]] = {}
 
     # -- pages coming and going --------------------------------------------------------
     async def add(self, viewer: Viewer) -> None:
@@ -236,12 +237,18 @@ class Hub:
             await asyncio.sleep(min(0.25, max(0.02, min(upcoming, default=now + 0.25) - now)))
 
     async def draw_panel(self, panel: panels.Panel) -> None:
-        """Render a panel once per set of abilities of its visible pages; send what changed."""
-        viewers = [v for v in self.viewers if v.visible and v.kind == panel.kind]
-        for abilities in {v.abilities for v in viewers}:
+        """Render a panel once per set of abilities of its visible pages (and per user
+        for a per-user panel); send each page what changed."""
+        viewers = [
+            v
+            for v in self.viewers
+            if v.visible and v.kind == panel.kind and panel.allowed(v.abilities)
+        ]
+        audiences = {(v.abilities, panel.audience(v.abilities, v.user_id)) for v in viewers}
+        for abilities, user_id in audiences:
             self.panel_renders += 1
-            parts = await database_sync_to_async(panel.render)(abilities)
-            self._panel_html[panel.kind, abilities] = list(parts)
+            parts = await database_sync_to_async(panel.draw)(abilities, user_id)
+            self._panel_html[panel.kind, abilities, user_id] = list(parts)
             await asyncio.gather(
                 *(
                     _send_all(
@@ -249,12 +256,17 @@ class Hub:
                     )
                     for viewer in viewers
                     if viewer.abilities == abilities
+                    and panel.audience(abilities, viewer.user_id) == user_id
                 )
             )
 
     async def _send_panel(self, viewer: Viewer) -> None:
         """Send a page (re)shown the panel fragments last drawn for its kind, if any."""
-        parts = self._panel_html.get((viewer.kind, viewer.abilities))
+        panel = panels.get(viewer.kind)
+        if panel is None or not panel.allowed(viewer.abilities):
+            return
+        audience = panel.audience(viewer.abilities, viewer.user_id)
+        parts = self._panel_html.get((viewer.kind, viewer.abilities, audience))
         if parts:
             changed = [p for p in parts if render.changed_for(viewer, p)]
             await _send_all(viewer, render.messages(changed))

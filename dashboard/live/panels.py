@@ -11,6 +11,12 @@ the fragments that differ from what it was last sent::
 
 `render_fn(abilities)` runs in a worker thread (it may read the database) and returns
 htmx out-of-band fragments, each a root element with an `id` and `hx-swap-oob="true"`.
+A panel whose content depends on who looks (`per_user=True`) is called
+`render_fn(abilities, user_id)`, once per user among those who may not see every
+bulk, and once, with `user_id` None, for those who may: its cost grows with the
+people looking, never with their pages. `requires` names the `Abilities` flag a user
+needs to be sent the panel at all (`can_view_queues` for the operators' pages): a
+page of another user that says it is of that kind gets nothing.
 A page says its kind with `{% block page %}dead-letters{% endblock %}` in its template.
 """
 
@@ -30,8 +36,21 @@ class Panel:
     """A page kind whose fragments are redrawn every `interval` seconds."""
 
     kind: str
-    render: Callable[[Abilities], list[str]]
+    render: Callable[..., list[str]]
     interval: float = 1.0
+    per_user: bool = False
+    requires: str = ""  # an Abilities flag a page's user needs to be sent it
+
+    def allowed(self, abilities: Abilities) -> bool:
+        """Return True if a user with `abilities` may be sent this panel."""
+        return not self.requires or bool(getattr(abilities, self.requires))
+
+    def audience(self, abilities: Abilities, user_id: int) -> int | None:
+        """Return whose drawing a page of `user_id` gets: None when one is shared."""
+        return user_id if self.per_user and not abilities.can_view_all else None
+
+    def draw(self, abilities: Abilities, user_id: int | None) -> list[str]:
+        return self.render(abilities, user_id) if self.per_user else self.render(abilities)
 
     def __post_init__(self) -> None:
         if not self.kind or self.kind in BUILT_IN or self.kind == "other":

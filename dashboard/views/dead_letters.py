@@ -233,4 +233,6 @@ def render_panel(abilities: Abilities) -> list[str]:
     return parts
 
 
-panels.register(panels.Panel(kind="dead-letters", render=render_panel, interval=1.0))
+panels.register(
+    panels.Panel(kind="dead-letters", render=render_panel, interval=1.0, requires="can_view_queues")
+)

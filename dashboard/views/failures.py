@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,12 +37,6 @@ NO_RETRY = (
 def failure_list(request: HttpRequest) -> HttpResponse:
     """The failed operations of the user's visible bulks in a time range, grouped by topic,
     error code and message; the recent group retries and their progress."""
-    if request.GET.get("part") == "retries" and getattr(request, "htmx", None):
-        return render(
-            request,
-            "dashboard/_failures_retries.html",
-            {**user_abilities(request.user), **_retries(request.user)},
-        )
     filters = failures.parse_filters(request.GET)
     groups = failures.failure_groups(request.user, filters)
     context = {
@@ -116,22 +111,15 @@ def _retries(user: Any) -> dict[str, Any]:
     return {"retries": retries, "retries_running": any(not p.settled for p in retries)}
 
 
-def render_panel(abilities: Abilities) -> list[str]:
-    """The live panel of the failures page: the recent group retries and their progress.
-
-    The panel is drawn per set of abilities, not per user, so it is drawn only for those
-    who see every bulk (every retry is theirs to see); a page of someone who sees only
-    their own bulks keeps its retries' progress by asking for it (see the template).
-    """
-    if not abilities.can_view_all:
-        return []
-    context: dict[str, Any] = {
-        **abilities.context(),
-        "retries": failures.recent_retries(None, everyone=True),
-        "oob": True,
-        "live": True,
-    }
+def render_panel(abilities: Abilities, user_id: int | None) -> list[str]:
+    """The live panel of the failures page: the recent group retries and their progress,
+    all of them (`user_id` None: for those who see every bulk) or one user's own."""
+    if user_id is None:
+        retries = failures.recent_retries(None, everyone=True)
+    else:
+        retries = failures.recent_retries(get_user_model().objects.filter(pk=user_id).first())
+    context: dict[str, Any] = {**abilities.context(), "retries": retries, "oob": True}
     return [render_to_string("dashboard/_failures_retries.html", context)]
 
 
-panels.register(panels.Panel(kind="failures", render=render_panel, interval=1.0))
+panels.register(panels.Panel(kind="failures", render=render_panel, interval=1.0, per_user=True))
