@@ -67,6 +67,8 @@ queue_settings = AppSettings(
         "AMQP_MANAGEMENT_URL": ("", text),
         # The dashboard samples queue depths at most this often (seconds), per process.
         "DEPTH_SAMPLE_INTERVAL": (1.0, number),
+        # Dead letters sent back or discarded by one action, at most (queues.dead_letters).
+        "DEAD_LETTER_BATCH": (500, integer),
         # The supervising runner (Magento's cron_consumers_runner): `runner_options()`.
         "RUNNER_MAX_MESSAGES": (10_000, integer),
         "RUNNER_CONSUMERS": ([], text_list),  # empty: every declared consumer

@@ -56,7 +56,6 @@ from queues.models import OperatorAction, QueueMessage
 if TYPE_CHECKING:
     from queues.transports.amqp.dead_letters import DeadLetterBrowser
 
-DEFAULT_BATCH = 500
 SCAN_LIMIT = 500  # amqp: messages read per look at a dead-letter queue
 MAX_RECORDED_KEYS = 100  # keys kept in an OperatorAction's detail
 Status = QueueMessage.Status
@@ -113,10 +112,7 @@ class Result:
 
 def batch_limit() -> int:
     """Return the most messages one call sends back or discards (QUEUES["DEAD_LETTER_BATCH"])."""
-    # The setting is declared in queues/conf.py; until it is, the default applies.
-    if "DEAD_LETTER_BATCH" in queue_settings.declarations:
-        return max(1, int(queue_settings.DEAD_LETTER_BATCH))
-    return DEFAULT_BATCH
+    return max(1, int(queue_settings.DEAD_LETTER_BATCH))
 
 
 def queues() -> list[str]:

@@ -22,7 +22,7 @@ from queues import (
 from queues.actions import cleanup
 from queues.consumer import ConsumerRuntime
 from queues.exceptions import DeclarationError
-from queues.models import ConsumerProcess, ProcessedMessage, QueueMessage
+from queues.models import ConsumerProcess, ProcessedMessage, QueueMessage, QueueMinute
 from queues.periodic import claim_run
 from queues.transports.db import DbTransport, LostClaim
 from tests.fixtures.queues import drain, simple_topology
@@ -136,10 +136,14 @@ def test_cleanup_deletes_old_done_messages_and_keeps_the_rest(topo):
         consumer="c", message_id="old", processed_at=long_ago - timedelta(days=7)
     )
     ConsumerProcess.objects.create(name="c", stopped_at=long_ago, last_heartbeat=long_ago)
+    minute = timezone.now().replace(second=0, microsecond=0)
+    QueueMinute.objects.create(queue=topo["queue"], minute=minute - timedelta(days=9))
+    QueueMinute.objects.create(queue=topo["queue"], minute=minute - timedelta(days=7))
 
     removed = cleanup()
 
-    assert removed == {"messages": 1, "processed": 1, "consumers": 1}
+    assert removed == {"messages": 1, "processed": 1, "consumers": 1, "metrics": 1}
+    assert QueueMinute.objects.count() == 1  # a week of minutes is kept (8 days)
     assert set(QueueMessage.objects.filter(queue=topo["queue"]).values_list("pk", flat=True)) == {
         recent.pk,
         waiting.pk,

@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -212,6 +213,7 @@ class AmqpTransport(Transport):
                 codec.DEAD_LETTER_REASON_HEADER: reason[:1000],
                 codec.DEAD_LETTER_QUEUE_HEADER: delivery.queue,
                 codec.TRIALS_HEADER: delivery.trials,
+                codec.DEAD_AT_HEADER: int(time.time()),
             },
         )
         outgoing = Outgoing(

@@ -25,6 +25,7 @@ TRIALS_HEADER = "x-trials"
 LAST_ERROR_HEADER = "x-last-error"
 DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason"
 DEAD_LETTER_QUEUE_HEADER = "x-dead-letter-queue"
+DEAD_AT_HEADER = "x-dead-lettered-at"  # when it was dead-lettered, epoch seconds
 
 _encoder = DjangoJSONEncoder(separators=(",", ":"))
 

@@ -43,8 +43,7 @@ logger = logging.getLogger(__name__)
 
 SCAN_LIMIT = 500  # messages read per look when a filter or a page after a key is asked
 
-# A header the transport may set with the time (epoch seconds) a message was dead-lettered.
-DEAD_AT_HEADER = "x-dead-lettered-at"
+DEAD_AT_HEADER = codec.DEAD_AT_HEADER  # when a message was dead-lettered (epoch seconds)
 # Headers about a message's failures and dead-lettering, dropped when it is sent back.
 FAILURE_HEADERS = (
     codec.TRIALS_HEADER,
