@@ -254,3 +254,28 @@ def test_malformed_messages_are_ignored(signed_in):
         await communicator.disconnect()
 
     run(scenario)
+
+
+@pytest.mark.django_db
+def test_a_flush_reuses_an_unchanged_operation_row_and_redraws_a_changed_one(signed_in):
+    from dashboard.live import render
+
+    _client, user = signed_in(OPERATOR)
+    bulk = make_bulk(user, [customer(1), customer(2)], run=False)
+    first, second = bulk.operations.order_by("index")
+    abilities = render.Abilities.of(user)
+    wanted = render.Wanted(
+        bulk_ids={bulk.pk},
+        groups_for={bulk.pk},
+        operation_ids={first.pk, second.pk},
+        abilities={abilities},
+    )
+    rows = render.RowCache()
+    before = render.flush_batch(wanted, {}, rows=rows).operation_rows
+
+    execute_operations([first.pk])
+    after = render.flush_batch(wanted, {}, rows=rows).operation_rows
+
+    assert 'data-status="4"' in before[first.pk, abilities][1]
+    assert 'data-status="1"' in after[first.pk, abilities][1]  # changed: drawn again
+    assert after[second.pk, abilities][1] is before[second.pk, abilities][1]  # reused

@@ -78,6 +78,7 @@ class Hub:
         self._last_poll: datetime | None = None
         self._polled: dict[int, datetime] = {}
         self.flushes = 0
+        self._rows = render.RowCache()  # operation rows rendered by earlier flushes
         self.panel_renders = 0  # calls of panels' render functions (tests count them)
         self._panel_due: dict[str, float] = {}  # kind -> when its panel is next redrawn
         # the last drawn: (kind, abilities, user id for a per-user panel) -> fragments
@@ -281,7 +282,9 @@ class Hub:
         wanted = render.Wanted.of(viewers, dirty, MAX_NEW_BULKS)
         if wanted.empty:
             return
-        batch = await database_sync_to_async(render.flush_batch)(wanted, self._open_seen)
+        batch = await database_sync_to_async(render.flush_batch)(
+            wanted, self._open_seen, rows=self._rows
+        )
         self.flushes += 1
         await asyncio.gather(
             *(_send_all(viewer, render.for_viewer(viewer, batch)) for viewer in viewers)

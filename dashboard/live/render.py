@@ -224,10 +224,34 @@ def changed_since(moment: datetime) -> list[tuple[int, datetime]]:
     )
 
 
+class RowCache:
+    """Operation rows rendered by earlier flushes, by (id, abilities), kept while the
+    row's fields are unchanged: the rows a bulk page shows are re-read every flush but
+    mostly finished, so rendering them again would be most of a flush's work."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self.size = size
+        self._rows: dict[tuple[int, Abilities], tuple[tuple[Any, ...], str]] = {}
+
+    def get(self, pk: int, abilities: Abilities, version: tuple[Any, ...]) -> str | None:
+        found = self._rows.get((pk, abilities))
+        return found[1] if found is not None and found[0] == version else None
+
+    def put(self, pk: int, abilities: Abilities, version: tuple[Any, ...], html: str) -> None:
+        if len(self._rows) >= self.size:  # forget the oldest half
+            for key in list(self._rows)[: self.size // 2]:
+                del self._rows[key]
+        self._rows[pk, abilities] = (version, html)
+
+
 def flush_batch(
-    wanted: Wanted, open_seen: dict[int, int], notify_owners: set[int] | None = None
+    wanted: Wanted,
+    open_seen: dict[int, int],
+    notify_owners: set[int] | None = None,
+    rows: RowCache | None = None,
 ) -> Batch:
-    """Read and render what `wanted` says, once (see the module docstring).
+    """Read and render what `wanted` says, once (see the module docstring); with `rows`,
+    an operation row whose fields did not change since it was last rendered is reused.
 
     `open_seen` (bulk id -> open operations at the last flush) is updated, so that a
     bulk that has just finished is announced once and its owner's notifications redone.
@@ -262,14 +286,17 @@ def flush_batch(
                 )
     for operation in operations:
         bulk = batch.bulks[operation.bulk_id]
+        version = tuple(getattr(operation, name) for name in queries.OPERATION_ROW_FIELDS)
         for abilities in wanted.abilities:
-            batch.operation_rows[operation.pk, abilities] = (
-                operation.bulk_id,
-                render_to_string(
+            html = rows.get(operation.pk, abilities, version) if rows is not None else None
+            if html is None:
+                html = render_to_string(
                     "dashboard/_operation_row.html",
                     {**abilities.context(), "bulk": bulk, "operation": operation, "oob": True},
-                ),
-            )
+                )
+                if rows is not None:
+                    rows.put(operation.pk, abilities, version, html)
+            batch.operation_rows[operation.pk, abilities] = (operation.bulk_id, html)
     for owner_id in owners:
         batch.notifications[owner_id] = render_to_string(
             "dashboard/_notifications.html",
