@@ -11,7 +11,7 @@ dashboard_settings = AppSettings(
     {
         # Live updates of one bulk reach a page at most once per this many seconds,
         # however fast the bulk runs (its changes in between are coalesced).
-        "FLUSH_INTERVAL": (0.25, number),
+        "FLUSH_INTERVAL": (0.2, number),
         # How often a server looks at the stored counters of the bulks its pages
         # watch, for changes whose events could not reach it (consumers in other
         # processes without Redis): one query per interval, whatever the pages.
