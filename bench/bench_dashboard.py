@@ -13,8 +13,8 @@ number of its own, `--redis-url`, so that other servers on this Redis are not he
 (daphne, default settings) and separate `manage.py queue_consumers_start
 async.operations.all` processes, each in a session of its own as a supervisor would
 start them. One consumer process with the README's defaults (per message) completes
-fewer than 200 CMS block creates/s on this 2-core machine, so it runs with
-`--batch-size 100` (about 1,100/s alone on an idle machine; `--consumers`,
+fewer than 200 CMS block creates/s on this 2-core machine, so two run, with
+`--batch-size 100` (one alone does about 1,000/s on an idle machine; `--consumers`,
 `--batch-size`). Operations are CMS block creates accepted with an admin token through
 `POST /rest/all/async/bulk/V1/cmsBlock` (WEBAPI_BULK_MAX_ITEMS is raised so that the
 whole bulk is ONE request).
@@ -62,8 +62,15 @@ consumer (`--rendered-pages 20` measures that).
    page, its failed filter, a later page of its operations (`?after=500000`): median
    and p95 of `--requests` (20) requests each after 2 warm-up requests, and the
    queries per request (from the counting server, which serves these too).
+4. The operators' pages on that database plus a week of per-minute metrics of
+   async.operations.all (one row per minute, written with SQL): the overview (last
+   hour and 7 days), queues, consumers, failures across bulks (24 hours and 7 days),
+   timed the same way.
+5. Queries per second of the web server caused by 1 and by `--pages` open overview
+   pages while a bulk runs, as part 2.
 
-Options: `--pages N` (20), `--operations N` (25,000), `--consumers N` (1),
+Options: `--pages N` (20), `--rendered-pages N` (1), `--operations N` (25,000),
+`--consumers N` (2),
 `--batch-size N` (100), `--window SECONDS` (15), `--big-operations N` (1,000,000),
 `--bulks N` (1,000), `--requests N` (20), `--database-url URL` (default
 $BENCH_DASHBOARD_DATABASE_URL, else
@@ -129,6 +136,8 @@ PERMISSIONS = (
     "operations.retry_operations",
     "operations.edit_operations",
     "operations.acknowledge_bulks",
+    "queues.view_queues",
+    "queues.operate_queues",
     "catalog.change_block",
     "catalog.view_block",
 )
@@ -168,7 +177,11 @@ RECORDER_JS = r"""
   function Recorded(url, protocols) {
     const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
     const send = ws.send.bind(ws);
-    ws.send = (data) => { rec.url = url; rec.watch = data.includes('"watch"') ? data : rec.watch; send(data); };
+    ws.send = (data) => {
+      rec.url = url;
+      if (data.includes('"watch"')) { rec.watch = data; }
+      send(data);
+    };
     record(ws, rec);
     return ws;
   }
@@ -281,6 +294,8 @@ class Report:
     fill: dict[str, Any] = field(default_factory=dict)
     pages: list[PageResult] = field(default_factory=list)
     pages_skipped: str = ""
+    operator_pages: list[PageResult] = field(default_factory=list)
+    overview_queries: list[QueriesResult] = field(default_factory=list)
     environment: str = ""
     started: float = field(default_factory=time.monotonic)
     load_before: float = field(default_factory=lambda: os.getloadavg()[0])
@@ -307,7 +322,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--rendered-pages", type=int, default=1)
     parser.add_argument("--operations", type=int, default=25_000)
-    parser.add_argument("--consumers", type=int, default=1)
+    parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--window", type=float, default=15.0)
     parser.add_argument("--big-operations", type=int, default=1_000_000)
@@ -345,6 +360,11 @@ def main() -> None:
         report.fill = bench.fill()
         report.pages = bench.page_times()
         print(pages_table(report.pages), flush=True)
+        report.operator_pages = bench.operator_page_times()
+        print(pages_table(report.operator_pages), flush=True)
+        if not missing["browser"]:
+            report.overview_queries = bench.queries_per_second("overview")
+            print(queries_table(report.overview_queries), flush=True)
         report.environment = bench.environment(report)
     elapsed = time.monotonic() - report.started
     text = render(report, args)
@@ -660,9 +680,12 @@ class Bench(contextlib.AbstractContextManager):
             self.pages.append(page)
 
     def show_bulk(self, bulk_uuid: str, count: int) -> list[Any]:
-        """Open the bulk's page in `count` pages and wait until each is live and visible;
-        return the rendered ones. The first `--rendered-pages` are Chromium pages showing
-        it; the others are socket-only pages: websockets of the first page saying they
+        return self.show(f"/dashboard/bulks/{bulk_uuid}/", count)
+
+    def show(self, path: str, count: int) -> list[Any]:
+        """Open the dashboard's page at `path` in `count` pages and wait until each is live
+        and visible; return the rendered ones. The first `--rendered-pages` are Chromium
+        pages showing it; the others are socket-only pages: websockets of the first page saying they
         show what it shows, recording what they receive without rendering it (the
         browsers of 20 people do not share the server's 2 cores)."""
         rendered = max(1, min(count, self.args.rendered_pages))
@@ -670,7 +693,7 @@ class Bench(contextlib.AbstractContextManager):
             page.goto("about:blank")
         shown = self.pages[:rendered]
         for page in shown:
-            page.goto(f"{self.base}/dashboard/bulks/{bulk_uuid}/")
+            page.goto(f"{self.base}{path}")
         for page in shown:
             page.wait_for_selector(
                 '#live-status[data-state="live"]', state="attached", timeout=60_000
@@ -748,9 +771,8 @@ class Bench(contextlib.AbstractContextManager):
 
     def live_delay(self) -> LiveResult:
         args = self.args
-        result = LiveResult(
-            args.pages, min(args.pages, args.rendered_pages), args.operations, self.consumers_label()
-        )
+        rendered = min(args.pages, args.rendered_pages)
+        result = LiveResult(args.pages, rendered, args.operations, self.consumers_label())
         self.start_server(counting=False)
         step("part 1: one consumer process alone, no page open: per message, then batches")
         small = 500 if args.quick else 2_000
@@ -818,24 +840,27 @@ class Bench(contextlib.AbstractContextManager):
         return result
 
     # -- part 2 ----------------------------------------------------------------------------
-    def queries_per_second(self) -> list[QueriesResult]:
+    def queries_per_second(self, page: str = "bulk") -> list[QueriesResult]:
+        """Part 2 (`page` "bulk": the running bulk's page) and part 5 ("overview")."""
         args = self.args
-        self.start_server(counting=True)
+        if not self.counting:
+            self.start_server(counting=True)
         results = []
         for count in (1, args.pages):
-            results.append(self._queries_window(count))
-        for page in self.pages:  # nothing open for part 3: the hub stops
-            page.goto("about:blank")
+            results.append(self._queries_window(count, page))
+        for opened in self.pages:  # nothing open for part 3: the hub stops
+            opened.goto("about:blank")
         return results
 
-    def _queries_window(self, count: int) -> QueriesResult:
+    def _queries_window(self, count: int, page: str = "bulk") -> QueriesResult:
         args = self.args
         # Enough to outlast the window at 1.5 times the rate part 1 reached (or 1,000/s).
         rate = max(self.rate, 1000)
         items = int(min(MAX_BULK, rate * 1.5 * (WARMUP + args.window + 4)))
-        step(f"part 2: {count} page(s) open; one bulk of {items:,} operations")
+        part = "part 2" if page == "bulk" else "part 5"
+        step(f"{part}: {count} {page} page(s) open; one bulk of {items:,} operations")
         bulk_uuid = self.accept_bulk(f"queries{count}", items)
-        self.show_bulk(bulk_uuid, count)
+        self.show(f"/dashboard/bulks/{bulk_uuid}/" if page == "bulk" else "/dashboard/", count)
         poller = CounterPoller(self.args.database_url, bulk_uuid)
         poller.start()
         try:
@@ -926,7 +951,6 @@ class Bench(contextlib.AbstractContextManager):
         if self.server is None:
             self.start_server(counting=True)
         big = fill_info_uuid(self.args.database_url)
-        cookie = sign_in_http(self.port, USERNAME, PASSWORD)
         half = self.args.big_operations // 2
         cases = [
             ("bulk log", "/dashboard/bulks/", 'id="bulk-rows"'),
@@ -943,7 +967,12 @@ class Bench(contextlib.AbstractContextManager):
                 "data-operation-id",
             ),
         ]
-        step(f"part 3: timing {len(cases)} pages, {self.args.requests} requests each")
+        return self.time_pages(cases)
+
+    def time_pages(self, cases: list[tuple[str, str, str]]) -> list[PageResult]:
+        """Return the times of `requests` GETs of each (name, path, marker in the page)."""
+        cookie = sign_in_http(self.port, USERNAME, PASSWORD)
+        step(f"timing {len(cases)} pages, {self.args.requests} requests each")
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         results = []
         for name, path, marker in cases:
@@ -963,6 +992,22 @@ class Bench(contextlib.AbstractContextManager):
             print(f"  {name}: median {statistics.median(times):.0f} ms", flush=True)
         conn.close()
         return results
+
+    def operator_page_times(self) -> list[PageResult]:
+        """Part 4: the operators' pages, with the operations of part 3 and a week of metrics."""
+        days = 7
+        step(f"part 4: writing {days} days of per-minute metrics of {QUEUE}, with SQL")
+        rows = fill_metrics(self.args.database_url, QUEUE, days)
+        print(f"  {rows:,} metrics rows", flush=True)
+        cases = [
+            ("overview, last hour", "/dashboard/"),
+            ("overview, 7 days", "/dashboard/?range=7d"),
+            ("queues", "/dashboard/queues/"),
+            ("consumers", "/dashboard/consumers/"),
+            ("failures across bulks, 24 hours", "/dashboard/failures/"),
+            ("failures across bulks, 7 days", "/dashboard/failures/?range=7d"),
+        ]
+        return self.time_pages([(name, path, 'id="main"') for name, path in cases])
 
     # -- the machine -----------------------------------------------------------------------
     def environment(self, report: Report) -> str:
@@ -1474,6 +1519,28 @@ def fill_database(database_url: str, topic: str, bulks: int, big: int) -> dict[s
     }
 
 
+def fill_metrics(database_url: str, queue: str, days: int) -> int:
+    """Write a row of per-minute metrics of `queue` for each minute of the last `days`
+    days (a consumer busy around the clock, a few failures) and return how many."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            """
+            INSERT INTO queues_queueminute (
+                queue, minute, messages, failed, dead, operations, operations_failed, seconds)
+            SELECT %(queue)s, date_trunc('minute', now()) - g * interval '1 minute',
+                600 + (g * 7919) %% 400, (g * 104729) %% 7, (g %% 997 = 0)::int,
+                600 + (g * 7919) %% 400, (g * 104729) %% 7, 30 + (g %% 20)
+            FROM generate_series(1, %(minutes)s) AS g
+            ON CONFLICT (queue, minute) DO NOTHING
+            """,
+            {"queue": queue, "minutes": days * 24 * 60},
+        )
+        conn.execute("ANALYZE queues_queueminute")
+        return conn.execute("SELECT count(*) FROM queues_queueminute").fetchone()[0]
+
+
 def bulk_id(database_url: str, bulk_uuid: str) -> int:
     import psycopg
 
@@ -1703,6 +1770,27 @@ def render(report: Report, args: argparse.Namespace) -> str:
         lines += ["", pages_table(report.pages)]
     else:
         lines.append(f"Skipped: {report.pages_skipped}.")
+    if report.operator_pages:
+        lines += [
+            "",
+            "### 4. Server time of the operators' pages with the same operations and a week "
+            "of metrics",
+            "",
+            "The database of part 3 plus one row of per-minute metrics of "
+            f"`{QUEUE}` for every minute of the last 7 days; measured the same way.",
+            "",
+            pages_table(report.operator_pages),
+        ]
+    if report.overview_queries:
+        lines += [
+            "",
+            "### 5. Database queries per second of the web server, caused by open overview pages",
+            "",
+            "As part 2, with the overview (`/dashboard/`) open instead of the bulk's page, "
+            "while a bulk runs (its counters, the metrics and the queue depth change).",
+            "",
+            queries_table(report.overview_queries),
+        ]
     return "\n".join(lines)
 
 
@@ -1720,19 +1808,26 @@ def write_docs(table: str, args: argparse.Namespace) -> None:
         f"{start}\n## Dashboard: live delay, queries caused by open pages, page times\n\n"
         "Reproduce (PostgreSQL, RabbitMQ with `rabbitmqctl`, Redis and Chromium on this "
         "machine; the database and RabbitMQ vhost `asyncbulk_bench_dashboard` are made "
-        "afresh and dropped at the end; about 5 minutes):\n\n"
+        "afresh and dropped at the end; about 6 minutes):\n\n"
         f"    {COMMAND}\n\n"
         "The production shape on one machine: `manage.py serve --no-consumers` (daphne, "
-        "default settings: `DASHBOARD_FLUSH_INTERVAL` 0.25 s, `DASHBOARD_POLL_INTERVAL` "
+        "default settings: `DASHBOARD_FLUSH_INTERVAL` 0.2 s, `DASHBOARD_POLL_INTERVAL` "
         "1 s, `DATABASE_CONN_MAX_AGE` 0), Redis as the channel layer, consumers in "
         f"processes of their own (`queue_consumers_start async.operations.all`, here "
         f"{consumers_text(args)}, because one process with the defaults, per message, is "
-        "far below 1,000 operations/s: see the comparison rows), headless Chromium pages "
-        "signed in through the login form, one context each. The operations are CMS block "
-        "creates, one bulk request each. Part 2 runs the same `serve` command inside "
-        "`bench/_counting_server.py`, which counts the process's queries and times the "
-        "hub's flushes; part 3 is timed against that server too (counting adds "
-        "microseconds to a page).\n\n"
+        "far below 1,000 operations/s: see the comparison rows). Of the pages, "
+        f"{args.rendered_pages} is a headless Chromium page signed in through the login "
+        "form and rendering the dashboard; the others are socket-only pages: websockets "
+        "opened by that page with its session, sending its watch message and recording "
+        "what they receive, without rendering it. The server does the same work for "
+        "both kinds; 20 rendering Chromium pages on these 2 cores would take over a core "
+        "from the server and the consumer, which 20 people's browsers do not "
+        "(`--rendered-pages 20` measures that: on 2026-12-02 the consumer then fell to "
+        "374 operations/s and the p99 to 4 s, every delay being a renderer waiting for "
+        "the CPU). The operations are CMS block creates, one bulk request each. Parts 2 "
+        "and 5 run the same `serve` command inside `bench/_counting_server.py`, which "
+        "counts the process's queries and times the hub's flushes; parts 3 and 4 are "
+        "timed against that server too (counting adds microseconds to a page).\n\n"
         f"{table}\n\n"
         "How to read it:\n"
         "- One clock: the bench reads the bulk's stored `complete_count` every 10 ms (a "
@@ -1746,28 +1841,16 @@ def write_docs(table: str, args: argparse.Namespace) -> None:
         "count was overtaken before the next flush does not count: it reads lower.\n"
         "- Where the delay goes, in order: the consumer commits a batch and tells Redis "
         "(*the hubs hear of it*); the hub flushes at most once per "
-        "`DASHBOARD_FLUSH_INTERVAL`, so while a bulk runs a change waits 0-250 ms for the "
-        "next flush: that wait alone puts the p99 at about 250 ms on an idle machine, i.e. "
-        "the target p99 ≤ 250 ms cannot be met with the default interval; then the flush "
-        "reads and renders once for every page and sends (part 2's *a flush* column); "
-        "then the page swaps the fragment (the gap between the *message received* and "
-        "*shown* rows).\n"
-        "- The 20 pages run on the same two cores as everything else: see the CPU line. "
-        "That is what holds the consumers' rate down beside 20 pages (compare the rate "
-        "of one consumer alone), and what makes the tail long: a renderer waiting for "
-        "the CPU handles its messages late, in bursts (with a second consumer process "
-        "the pages get even less of it, fall behind by seconds, and the delays measure "
-        "that backlog). The first update of a bulk page "
-        "also carries its first page of operation rows (the *largest* message): swapped "
-        "by 20 pages at once it stalls the machine for a second or two, which the "
-        "*after the first 3 s* row leaves out. On real deployments the browsers are "
-        "elsewhere.\n"
+        "`DASHBOARD_FLUSH_INTERVAL`, so while a bulk runs a change waits 0-200 ms for the "
+        "next flush; then the flush reads and renders once for every page and sends "
+        "(part 2's *a flush* column: an operation row whose fields did not change since "
+        "the last flush is not rendered again); then the page swaps the fragment (the gap "
+        "between the *message received* and *shown* rows).\n"
         "- Queries per second do not grow with the pages: a flush reads the bulk, its "
         "error groups and the operation rows shown once, whatever the number of pages, "
-        "plus one poll query per second (hence about 3 queries per flush). With 20 pages "
-        "on a busy machine a flush takes longer, so there can be fewer flushes, and "
-        "fewer queries, per second. With `DATABASE_CONN_MAX_AGE` 0 each flush and "
-        "poll also opens a PostgreSQL connection of its own (the *connections* column).\n"
+        "plus one poll query per second; the overview's panels are drawn once per second "
+        "for all its pages. With `DATABASE_CONN_MAX_AGE` 0 each flush and poll also "
+        "opens a PostgreSQL connection of its own (the *connections* column).\n"
         "- Page times are measured by the client over loopback (first byte sent to last "
         "byte read): the server's time plus a negligible transfer.\n"
         "- The machine's load moves every figure here (see the load averages): read one "
