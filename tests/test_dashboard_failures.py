@@ -505,7 +505,8 @@ def test_a_finished_bulk_waits_for_nothing(operator, fresh_monitor):
 def test_an_open_failures_page_sees_a_retrys_progress_reach_complete(signed_in):
     from channels.db import database_sync_to_async
 
-    from tests.test_dashboard_live import _connect, _received, _watch, run
+    from tests.fixtures.sockets import connect, received, run
+    from tests.test_dashboard_live import _watch
 
     client, user = signed_in([*OPERATOR, ALL])
     bulk = _duplicates(user, 1, copies=2)
@@ -526,14 +527,14 @@ def test_an_open_failures_page_sees_a_retrys_progress_reach_complete(signed_in):
         )
 
     async def scenario():
-        pages = [await _connect(client) for _ in range(3)]
+        pages = [await connect(client) for _ in range(3)]
         for page in pages:
             await _watch(page, page="failures")
         made = await database_sync_to_async(retry)()
-        running = "".join(await _received(pages[0], 1.5))
+        running = "".join(await received(pages[0], 1.5))
         await database_sync_to_async(_run_open)(bulk)
-        settled = "".join(await _received(pages[0], 2.5))
-        others = ["".join(await _received(p, 0.2)) for p in pages[1:]]
+        settled = "".join(await received(pages[0], 2.5))
+        others = ["".join(await received(p, 0.2)) for p in pages[1:]]
         for page in pages:
             await page.disconnect()
         return made, running, settled, others

@@ -6,14 +6,10 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -27,42 +23,15 @@ from queues.models import ConsumerProcess, OperatorAction
 from queues.transports.db import DbTransport
 from tests.fixtures.dashboard import OPERATOR, VIEWER, customer, make_bulk
 from tests.fixtures.queues import envelope, simple_topology
+from tests.fixtures.sockets import ORIGIN, connect, received, run
 
-ORIGIN = (b"origin", b"http://testserver")
 QUEUES_VIEWER = (*VIEWER, "queues.view_queues")
 QUEUES_OPERATOR = (*QUEUES_VIEWER, "queues.operate_queues")
-
-
-def _cookie_headers(client) -> list[tuple[bytes, bytes]]:
-    session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    return [ORIGIN, (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session}".encode())]
-
-
-def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
-    return async_to_sync(scenario)()
-
-
-async def _connect(client) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=_cookie_headers(client)
-    )
-    connected, code = await communicator.connect(timeout=5)
-    assert connected, f"refused with {code}"
-    return communicator
 
 
 async def _watch(communicator, page: str, *, fresh: bool = True) -> None:
     message = {"page": page, "bulks": [], "operations": [], "fresh": fresh}
     await communicator.send_to(text_data=json.dumps({"watch": message}))
-
-
-async def _received(communicator, seconds: float) -> list[str]:
-    messages = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if not await communicator.receive_nothing(timeout=min(left, 0.1)):
-            messages.append(await communicator.receive_from(timeout=5))
-    return messages
 
 
 class CountingPanel:
@@ -96,9 +65,9 @@ class TestLivePanels:
         client, _user = signed_in(QUEUES_VIEWER)
 
         async def scenario():
-            page = await _connect(client)
+            page = await connect(client)
             await _watch(page, panel.kind)
-            seen = await _received(page, 1.8)
+            seen = await received(page, 1.8)
             await page.disconnect()
             return seen
 
@@ -111,41 +80,41 @@ class TestLivePanels:
         client, _user = signed_in(QUEUES_VIEWER)
 
         async def scenario():
-            pages = [await _connect(client) for _ in range(20)]
+            pages = [await connect(client) for _ in range(20)]
             for page in pages:
                 await _watch(page, panel.kind)
             await asyncio.sleep(0.1)
             before = panel.calls
             started = time.monotonic()
-            received = await asyncio.gather(*(_received(page, 2.0) for page in pages))
+            got = await asyncio.gather(*(received(page, 2.0) for page in pages))
             elapsed = time.monotonic() - started
             calls = panel.calls - before
             for page in pages:
                 await page.disconnect()
-            return received, calls, elapsed
+            return got, calls, elapsed
 
-        received, calls, elapsed = run(scenario)
+        got, calls, elapsed = run(scenario)
         ticks = elapsed / 0.5
         assert calls <= ticks + 1, f"{calls} renders in {elapsed:.1f}s for 20 pages"
-        assert all(len(messages) >= 2 for messages in received)  # every page got them
+        assert all(len(messages) >= 2 for messages in got)  # every page got them
 
     def test_a_hidden_page_and_a_page_of_another_kind_get_nothing(self, signed_in, panel):
         client, _user = signed_in(QUEUES_VIEWER)
 
         async def scenario():
-            hidden = await _connect(client)
+            hidden = await connect(client)
             await _watch(hidden, panel.kind)
             await hidden.send_to(text_data=json.dumps({"visible": False}))
-            other = await _connect(client)
+            other = await connect(client)
             await _watch(other, "bulks")
             await asyncio.sleep(0.2)
             before = panel.calls
             seen_hidden, seen_other = await asyncio.gather(
-                _received(hidden, 1.5), _received(other, 1.5)
+                received(hidden, 1.5), received(other, 1.5)
             )
             calls = panel.calls - before
             await hidden.send_to(text_data=json.dumps({"visible": True}))
-            back = await _received(hidden, 1.0)
+            back = await received(hidden, 1.0)
             await hidden.disconnect()
             await other.disconnect()
             return seen_hidden, seen_other, calls, back
@@ -168,9 +137,9 @@ class TestLivePanels:
         try:
 
             async def scenario():
-                page = await _connect(client)
+                page = await connect(client)
                 await _watch(page, "same-kind")
-                seen = await _received(page, 1.5)
+                seen = await received(page, 1.5)
                 await page.disconnect()
                 return seen
 
@@ -193,11 +162,11 @@ class TestLivePanels:
         try:
 
             async def scenario():
-                pages = [await _connect(alice_client) for _ in range(3)]
-                pages.append(await _connect(bob_client))
+                pages = [await connect(alice_client) for _ in range(3)]
+                pages.append(await connect(bob_client))
                 for page in pages:
                     await _watch(page, "whose")
-                seen = await asyncio.gather(*(_received(page, 1.0) for page in pages))
+                seen = await asyncio.gather(*(received(page, 1.0) for page in pages))
                 for page in pages:
                     await page.disconnect()
                 return seen
@@ -216,11 +185,11 @@ class TestLivePanels:
         merchant_client, _ = signed_in(VIEWER)
 
         async def scenario():
-            operator = await _connect(operator_client)
-            merchant = await _connect(merchant_client)
+            operator = await connect(operator_client)
+            merchant = await connect(merchant_client)
             for page in (operator, merchant):
                 await _watch(page, "queues")
-            seen = await asyncio.gather(_received(operator, 1.5), _received(merchant, 1.5))
+            seen = await asyncio.gather(received(operator, 1.5), received(merchant, 1.5))
             for page in (operator, merchant):
                 await page.disconnect()
             return seen
@@ -414,16 +383,16 @@ def test_the_overview_panel_sends_new_counts_to_open_pages(signed_in):
     client, _user = signed_in(QUEUES_VIEWER)
 
     async def scenario():
-        page = await _connect(client)
-        queues_page = await _connect(client)
+        page = await connect(client)
+        queues_page = await connect(client)
         await _watch(page, "overview")
         await _watch(queues_page, "queues")
-        first = "".join(await _received(page, 1.5))
+        first = "".join(await received(page, 1.5))
         from channels.db import database_sync_to_async
 
         await database_sync_to_async(metrics.record)("async.operations.all", operations=321)
-        later = "".join(await _received(page, 2.0))
-        queues_seen = "".join(await _received(queues_page, 0.5))
+        later = "".join(await received(page, 2.0))
+        queues_seen = "".join(await received(queues_page, 0.5))
         await page.disconnect()
         await queues_page.disconnect()
         return first, later, queues_seen

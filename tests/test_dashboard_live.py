@@ -5,41 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 
 from config.asgi import application
 from operations.actions import execute_operations, retry_failed
 from operations.models import Bulk
 from tests.fixtures.dashboard import OPERATOR, VIEWER, customer, make_bulk
+from tests.fixtures.sockets import ORIGIN, connect, cookie_headers, received, run
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-ORIGIN = (b"origin", b"http://testserver")
-
-
-def _cookie_headers(client) -> list[tuple[bytes, bytes]]:
-    session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    return [ORIGIN, (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session}".encode())]
-
-
-def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
-    return async_to_sync(scenario)()
-
-
-async def _connect(client) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=_cookie_headers(client)
-    )
-    connected, code = await communicator.connect(timeout=5)
-    assert connected, f"refused with {code}"
-    return communicator
 
 
 async def _watch(
@@ -61,17 +38,6 @@ async def _watch(
     await asyncio.sleep(0.3)  # the hub takes the watch in a thread
 
 
-async def _received(communicator, seconds: float) -> list[str]:
-    """Return what the page was sent within `seconds` (a receive that times out would end
-    the application, so wait with receive_nothing)."""
-    messages = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if not await communicator.receive_nothing(timeout=min(left, 0.1)):
-            messages.append(await communicator.receive_from(timeout=5))
-    return messages
-
-
 def _run_open(bulk: Bulk) -> None:
     execute_operations(bulk.operations.filter(status=4).values_list("pk", flat=True))
 
@@ -90,7 +56,7 @@ def test_a_socket_without_the_view_permission_is_refused(signed_in):
 
     async def scenario():
         communicator = WebsocketCommunicator(
-            application, "/ws/dashboard/", headers=_cookie_headers(client)
+            application, "/ws/dashboard/", headers=cookie_headers(client)
         )
         connected, code = await communicator.connect(timeout=5)
         assert (connected, code) == (False, 4403)
@@ -104,10 +70,10 @@ def test_a_bulk_page_sees_its_operations_complete_without_a_reload(signed_in):
     ids = list(bulk.operations.values_list("pk", flat=True))
 
     async def scenario():
-        communicator = await _connect(client)
+        communicator = await connect(client)
         await _watch(communicator, bulk)
         await database_sync_to_async(_run_open)(bulk)
-        messages = await _received(communicator, 3)
+        messages = await received(communicator, 3)
         await communicator.disconnect()
         return "".join(messages)
 
@@ -124,13 +90,13 @@ def test_a_page_is_never_sent_a_bulk_its_user_may_not_see(signed_in):
     bulk = make_bulk(owner, [customer(1)], run=False)
 
     async def scenario():
-        stranger = await _connect(stranger_client)
+        stranger = await connect(stranger_client)
         await _watch(stranger, bulk)  # asks for someone else's bulk by its uuid
-        log = await _connect(stranger_client)
+        log = await connect(stranger_client)
         await _watch(log, page="bulks", top=True)
         await database_sync_to_async(_run_open)(bulk)
         await database_sync_to_async(make_bulk)(owner, [customer(2)], run=False)
-        seen = await _received(stranger, 2.5) + await _received(log, 0.5)
+        seen = await received(stranger, 2.5) + await received(log, 0.5)
         await stranger.disconnect()
         await log.disconnect()
         return seen
@@ -142,10 +108,10 @@ def test_a_new_bulk_appears_on_top_of_an_open_log(signed_in):
     client, user = signed_in(OPERATOR)
 
     async def scenario():
-        log = await _connect(client)
+        log = await connect(client)
         await _watch(log, page="bulks", top=True)
         bulk = await database_sync_to_async(make_bulk)(user, [customer(3)], run=False)
-        messages = await _received(log, 3)
+        messages = await received(log, 3)
         await log.disconnect()
         return bulk, "".join(messages)
 
@@ -158,12 +124,12 @@ def test_a_log_not_at_the_top_is_told_how_many_bulks_are_new(signed_in):
     client, user = signed_in(OPERATOR)
 
     async def scenario():
-        log = await _connect(client)
+        log = await connect(client)
         await _watch(log, page="bulks", top=False)
         for n in range(2):
             await database_sync_to_async(make_bulk)(user, [customer(10 + n)], run=False)
             await asyncio.sleep(0.4)
-        messages = await _received(log, 2.5)
+        messages = await received(log, 2.5)
         await log.disconnect()
         return "".join(messages)
 
@@ -183,12 +149,12 @@ def test_a_busy_bulk_costs_a_page_a_few_updates_per_second_at_most(signed_in, se
             execute_operations([pk])
 
     async def scenario():
-        communicator = await _connect(client)
+        communicator = await connect(client)
         await _watch(communicator, bulk)
         started = time.monotonic()
         await database_sync_to_async(run_one_by_one)()
         elapsed = time.monotonic() - started
-        messages = await _received(communicator, 2)
+        messages = await received(communicator, 2)
         await communicator.disconnect()
         return elapsed, messages
 
@@ -204,9 +170,9 @@ def test_a_page_that_reconnects_catches_up_at_once(signed_in):
     bulk = make_bulk(user, [customer(1)])  # already finished while the page was away
 
     async def scenario():
-        communicator = await _connect(client)
+        communicator = await connect(client)
         await _watch(communicator, bulk, fresh=False)
-        messages = await _received(communicator, 1.5)
+        messages = await received(communicator, 1.5)
         await communicator.disconnect()
         return "".join(messages)
 
@@ -220,14 +186,14 @@ def test_a_hidden_tab_is_sent_nothing_and_catches_up_when_shown(signed_in):
     bulk = make_bulk(user, [customer(1), customer(1)])
 
     async def scenario():
-        communicator = await _connect(client)
+        communicator = await connect(client)
         await _watch(communicator, bulk)
         await communicator.send_to(text_data=json.dumps({"visible": False}))
         await asyncio.sleep(0.2)
         await database_sync_to_async(retry_failed)(bulk, user)
-        hidden = await _received(communicator, 2)
+        hidden = await received(communicator, 2)
         await communicator.send_to(text_data=json.dumps({"visible": True}))
-        shown = await _received(communicator, 1.5)
+        shown = await received(communicator, 1.5)
         await communicator.disconnect()
         return hidden, "".join(shown)
 
@@ -240,7 +206,7 @@ def test_malformed_messages_are_ignored(signed_in):
     client, _user = signed_in(VIEWER)
 
     async def scenario():
-        communicator = await _connect(client)
+        communicator = await connect(client)
         for text in (
             "not json",
             "[1, 2]",
@@ -250,7 +216,7 @@ def test_malformed_messages_are_ignored(signed_in):
         ):
             await communicator.send_to(text_data=text)
         await communicator.send_to(text_data=json.dumps({"visible": True}))
-        assert await _received(communicator, 0.5) == []
+        assert await received(communicator, 0.5) == []
         await communicator.disconnect()
 
     run(scenario)

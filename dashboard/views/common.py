@@ -27,21 +27,6 @@ NO_ACCESS = (
     "Your account may not see bulk operations: it needs the permission "
     "“Can view bulk” (operations.view_bulk). Ask an administrator."
 )
-
-
-def dashboard_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Require a signed-in user holding `operations.view_bulk` (a readable 403 otherwise)."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.has_perm(VIEW):
-            raise PermissionDenied(NO_ACCESS)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 NO_QUEUES = (
     "Your account may not see queues and consumers: it needs the permission "
     "“Can view queues, consumers and dead letters” (queues.view_queues). Ask an administrator."
@@ -51,18 +36,28 @@ NO_OPERATING = (
     "and send back or discard dead letters” (queues.operate_queues). Ask an administrator."
 )
 
+View = Callable[..., HttpResponseBase]
 
-def operator_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Require a signed-in user holding `queues.view_queues` (a readable 403 otherwise)."""
 
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.has_perm(VIEW_QUEUES):
-            raise PermissionDenied(NO_QUEUES)
-        return view(request, *args, **kwargs)
+def requiring(permission: str, refusal: str) -> Callable[[View], View]:
+    """Return a decorator requiring a signed-in user holding `permission` (anonymous
+    visitors go to sign in; others get a 403 saying `refusal`)."""
 
-    return wrapper
+    def decorator(view: View) -> View:
+        @login_required
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.has_perm(permission):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+dashboard_view = requiring(VIEW, NO_ACCESS)  # the bulks' pages
+operator_view = requiring(VIEW_QUEUES, NO_QUEUES)  # the overview, queues, consumers, dead letters
 
 
 def require_operate(request: HttpRequest) -> None:
