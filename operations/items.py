@@ -143,8 +143,32 @@ def redact_secrets(serialized_data: str) -> str:
 
 
 def _redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: REDACTED if k.lower() in SECRET_KEYS else _redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
+    """Return a copy of `value` with the secret keys' values masked, at any depth.
+
+    Iterative, with a stack of (original, copy) pairs: no recursion, so no nesting can
+    make masking (and so completing an operation) fail.
+    """
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        if isinstance(source, dict):
+            for key, child in source.items():
+                if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                    target[key] = REDACTED
+                else:
+                    target[key] = _shell(child, stack)
+        else:
+            target.extend(_shell(child, stack) for child in source)
+    return root
+
+
+def _shell(value: Any, stack: list[tuple[Any, Any]]) -> Any:
+    """Return `value` itself if it is a scalar, else an empty copy to fill (queued on `stack`)."""
+    if isinstance(value, dict | list):
+        copy: Any = {} if isinstance(value, dict) else []
+        stack.append((value, copy))
+        return copy
     return value

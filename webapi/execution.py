@@ -13,8 +13,14 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 
-from webapi.exceptions import NotAuthenticated, NotAuthorized
+from webapi.exceptions import InputException, NotAuthenticated, NotAuthorized
 from webapi.routes import CallContext, Route
+
+# Most objects and arrays within each other in a body (a bulk item counts alone). Real
+# bodies use about 5; every step that handles a body whole (JSON encoding, masking of
+# secrets, the audit trail) then stays far from Python's recursion limit.
+MAX_DEPTH = 64
+TOO_DEEP = "The body is nested more than %1 levels deep (objects and arrays within each other)."
 
 
 def check_permission(user, route: Route) -> None:
@@ -42,8 +48,12 @@ def validate_request(route: Route, ctx: CallContext, params: Mapping[str, str], 
     """Return the validated body for `route`, or None if the route takes no body.
 
     An empty body validates as `{}`, so missing wrapper keys are reported by name.
-    Raise rest_framework's ValidationError (rendered as 400 in Magento's shape).
+    Raise rest_framework's ValidationError (rendered as 400 in Magento's shape), or
+    InputException (400) for a body nested deeper than MAX_DEPTH (checked first, on
+    every body: an asynchronous operation stores the body whole, and what is stored must
+    be readable, maskable and answerable by every later step).
     """
+    check_depth(body)
     if route.request is None:
         return None
     serializer = route.request(
@@ -67,3 +77,18 @@ def run_route(
         return route.call(ctx, params, data)
     with transaction.atomic(savepoint=savepoint):
         return route.call(ctx, params, data)
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Raise InputException if objects and arrays nest more than `limit` levels in `value`.
+
+    Iterative (no recursion, whatever the depth); `{}` and `[]` are one level each.
+    """
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise InputException(TOO_DEEP, [limit])
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))

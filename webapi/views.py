@@ -9,6 +9,8 @@ it. The asynchronous and bulk views (`operations.views`) subclass `WebapiView`.
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,7 +78,8 @@ class WebapiView(APIView):
     - `read_json_body() -> Any`: the parsed JSON body, None when empty; 413
       (PayloadTooLarge) over `WEBAPI["MAX_BODY_SIZE"]`, judged on Content-Length
       before reading and never reading more than the limit + 1 byte; 400
-      (MalformedRequest, "Decoding error: ...") when not JSON. Cached.
+      (MalformedRequest, "Decoding error: ...") when not JSON, or holding a number no
+      float or int can hold (see `parse_json`). Cached.
 
     Errors are answered in Magento's shape by `errors.exception_handler`, DRF's
     `EXCEPTION_HANDLER`: LocalizedException (its family's status), DRF
@@ -235,12 +238,48 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """Parse a JSON number with a fraction or exponent; refuse one no float can hold.
+
+    `1e400` would otherwise become infinity, which is no JSON number: stored, it could
+    not be answered again (nor compared, nor saved in a decimal column).
+    """
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {_clip(text)} is too large")
+    return number
+
+
+def _integer(text: str) -> int:
+    """Parse a JSON integer; one longer than Python converts is refused in plain words."""
+    try:
+        return int(text)
+    except ValueError:  # past sys.int_info.str_digits_check_threshold (4,300 digits)
+        raise ValueError(
+            f"an integer has {len(text.lstrip('-'))} digits; at most "
+            f"{sys.get_int_max_str_digits()} are accepted"
+        ) from None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def parse_json(raw: bytes) -> Any:
-    """Return the decoded JSON document, None for an empty body; MalformedRequest otherwise."""
+    """Return the decoded JSON document, None for an empty body; MalformedRequest otherwise.
+
+    `NaN`, `Infinity` and numbers too large for a float (`1e400`) are refused, as are
+    integers of more than 4,300 digits (Python's limit for converting text to int).
+    """
     if not raw.strip():
         return None
     try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        document = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_integer,
+        )
         if b"\\ud" in raw or b"\\uD" in raw:
             # A lone surrogate escape ("\ud800") is valid JSON syntax but no text, and
             # nothing downstream (hashing, the database) can store it.

@@ -91,8 +91,16 @@ class ProductLinkRequest(RequestSerializer):
 
     def check_params(self, data: dict[str, Any], params: Mapping[str, str]) -> None:
         link = data["productLink"]
-        if not (params.get("categoryId") or data.get("categoryId") or link.get("category_id")):
+        url_id = params.get("categoryId")
+        if not (url_id or data.get("categoryId") or link.get("category_id")):
             raise Invalid(REQUIRED, {"fieldName": "category_id"}, ("productLink", "category_id"))
+        if url_id:
+            # The URL's id becomes the link's category_id: checked as that field is, so a
+            # bulk item with an id no column holds is rejected when accepted.
+            try:
+                PRODUCT_LINK.fields["category_id"].check(url_id, "category_id")
+            except Invalid as exc:
+                raise exc.at("category_id").at("productLink") from None
 
 
 def render_category(

@@ -198,7 +198,10 @@ class Int(Spec):
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and _INTEGER.match(value.strip()):
-            number = int(value.strip())
+            try:
+                number = int(value.strip())
+            except ValueError:  # past sys.int_info.str_digits_check_threshold (4,300 digits)
+                raise Invalid(INVALID_VALUE, {"value": _show(value), "fieldName": name}) from None
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
         if number is None:
@@ -245,7 +248,8 @@ class Number(Spec):
             number = Decimal(value.strip() if isinstance(value, str) else str(value))
         except InvalidOperation:
             raise Invalid(INVALID_TYPE, {"value": _show(value), "type": "float"}) from None
-        if not number.is_finite() or abs(number) >= self._limit:
+        # copy_abs, not abs(): abs() rounds in the context and overflows on 1E+999999999.
+        if not number.is_finite() or number.copy_abs() >= self._limit:
             raise Invalid(INVALID_VALUE, {"value": _show(value), "fieldName": name})
         if self.min_value is not None and number < self.min_value:
             raise Invalid(INVALID_VALUE, {"value": _show(value), "fieldName": name})
