@@ -167,6 +167,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# One sign-in throttle for the token route, /accounts/login/ and /admin/login/:
+# ModelBackend behind Magento's authentication lock (WEBAPI_ADMIN_TOKEN_MAX_FAILURES).
+AUTHENTICATION_BACKENDS = ["webapi.signin.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"

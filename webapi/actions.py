@@ -1,4 +1,4 @@
-"""Writes of the REST layer: tokens and integrations.
+"""Writes of the REST layer: tokens, integrations and the sign-in throttle.
 
 Views, the management command and the admin call these; none holds logic itself.
 """
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from webapi.conf import webapi_settings
@@ -53,33 +53,110 @@ def issue_admin_token(username: str, password: str) -> str:
     The token expires after `WEBAPI["TOKEN_LIFETIME_HOURS"]`. Any failure (unknown
     user, wrong password, inactive or non-staff user, a username locked after too
     many failures) raises the same AuthenticationException, so the answer tells
-    nothing about which it was. Runs outside a transaction (each write commits on
-    its own) so that a failure is counted although the call fails.
+    nothing about which it was. The credentials are checked by `authenticate()`,
+    whose backend (`webapi.signin.ThrottledModelBackend`) counts failures per
+    username for every way of signing in (this route, the dashboard's and the
+    admin's sign-in pages). A username longer than any account's is refused at once
+    (InputException), with no password check and nothing recorded. Runs outside a
+    transaction (each write commits on its own) so that a failure is counted
+    although the call fails.
     """
-    now = timezone.now()
-    if SignInFailure.objects.filter(username=username, locked_until__gt=now).exists():
-        raise AuthenticationException(SIGN_IN_INCORRECT)
+    longest = username_max_length()
+    if len(username) > longest:
+        raise InputException(
+            '"%fieldName" can have at most %max characters.',
+            {"fieldName": "username", "max": longest},
+        )
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active or not user.is_staff:
-        _count_sign_in_failure(username, now)
         raise AuthenticationException(SIGN_IN_INCORRECT)
-    SignInFailure.objects.filter(username=username).delete()
-    expires_at = now + timedelta(hours=webapi_settings.TOKEN_LIFETIME_HOURS)
+    expires_at = timezone.now() + timedelta(hours=webapi_settings.TOKEN_LIFETIME_HOURS)
     return _store_token(user, USER_TYPE_ADMIN, integration=None, expires_at=expires_at)
 
 
-def _count_sign_in_failure(username: str, now: datetime) -> None:
-    """Count a failed admin token request; lock the username at the limit."""
-    with transaction.atomic():
-        record, _ = SignInFailure.objects.select_for_update().get_or_create(username=username)
-        if record.locked_until is not None and record.locked_until <= now:
-            record.failures = 0  # an expired lock starts a fresh count
-        record.failures += 1
-        record.locked_until = None
-        if record.failures >= webapi_settings.TOKEN_MAX_FAILURES:
-            record.locked_until = now + timedelta(seconds=webapi_settings.TOKEN_LOCK_SECONDS)
-        record.updated_at = now
-        record.save()
+# --- the sign-in throttle (Magento's authentication lock) -----------------------------
+#
+# One row per username that failed recently. An attempt is *reserved* before the
+# password is checked, by one conditional UPDATE (atomic on every database: PostgreSQL
+# re-evaluates it on the latest row version, SQLite runs one writer at a time), so
+# however many requests race, at most TOKEN_MAX_FAILURES passwords are checked per
+# lock period. A success deletes the row; a failure needs no further write (it was
+# counted when reserved). Failures older than TOKEN_LOCK_SECONDS are forgotten, and
+# their rows deleted whenever a new username's row is created (and by
+# `manage.py webapi_cleanup`), so the table holds only the last period's usernames.
+
+
+def username_max_length() -> int:
+    """Return the longest username an account can have (150 for Django's user)."""
+    field = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD)
+    return getattr(field, "max_length", None) or 150
+
+
+def reserve_sign_in_attempt(username: str) -> bool:
+    """Count one sign-in attempt for `username` before its password is checked.
+
+    Return False, counting nothing, if the username is locked. The attempt that
+    reaches TOKEN_MAX_FAILURES locks the username for TOKEN_LOCK_SECONDS at once;
+    if its password is right, `clear_sign_in_failures` lifts the lock again.
+    """
+    limit = webapi_settings.TOKEN_MAX_FAILURES
+    period = timedelta(seconds=webapi_settings.TOKEN_LOCK_SECONDS)
+    for _ in range(5):  # a row deleted between two statements: start again
+        now = timezone.now()
+        until = now + period
+        fresh = models.Q(locked_until__lte=now) | models.Q(
+            locked_until__isnull=True, updated_at__lte=now - period
+        )
+        reserved = (
+            SignInFailure.objects.filter(username=username)
+            .filter(models.Q(locked_until__isnull=True) | models.Q(locked_until__lte=now))
+            .update(
+                failures=models.Case(
+                    models.When(fresh, then=models.Value(1)), default=models.F("failures") + 1
+                ),
+                locked_until=models.Case(
+                    models.When(fresh, then=models.Value(until if limit <= 1 else None)),
+                    models.When(failures__gte=limit - 1, then=models.Value(until)),
+                    default=models.Value(None),
+                    output_field=models.DateTimeField(),
+                ),
+                updated_at=now,
+            )
+        )
+        if reserved:
+            return True
+        if SignInFailure.objects.filter(username=username, locked_until__gt=now).exists():
+            return False
+        if not SignInFailure.objects.filter(username=username).exists():
+            delete_old_sign_in_failures(now)
+            SignInFailure.objects.bulk_create(
+                [SignInFailure(username=username, failures=0, updated_at=now)],
+                ignore_conflicts=True,
+            )
+    return False  # never reached in practice; refusing is the safe answer
+
+
+def clear_sign_in_failures(username: str) -> None:
+    """Forget the failures of `username` (a successful sign-in)."""
+    SignInFailure.objects.filter(username=username).delete()
+
+
+def sign_in_locked_until(username: str) -> datetime | None:
+    """Return when the lock on `username` ends, or None if it is not locked."""
+    now = timezone.now()
+    row = SignInFailure.objects.filter(username=username, locked_until__gt=now).first()
+    return row.locked_until if row is not None else None
+
+
+def delete_old_sign_in_failures(now: datetime | None = None) -> int:
+    """Delete the rows of usernames neither locked nor failed within TOKEN_LOCK_SECONDS;
+    return how many (`manage.py webapi_cleanup`)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=webapi_settings.TOKEN_LOCK_SECONDS)
+    stale = SignInFailure.objects.filter(updated_at__lte=cutoff).filter(
+        models.Q(locked_until__isnull=True) | models.Q(locked_until__lte=now)
+    )
+    return stale.delete()[0]
 
 
 def resolve_permissions(names: Iterable[str]) -> list[Permission]:

@@ -15,11 +15,16 @@ webapi_settings = AppSettings(
         # Most items in one bulk request; more get 413.
         "BULK_MAX_ITEMS": (10_000, integer),
         "TOKEN_LIFETIME_HOURS": (4, integer),
-        # Magento's authentication lock: after this many failed admin token requests
-        # for a username, it is refused for TOKEN_LOCK_SECONDS, even with the right password.
+        # Magento's authentication lock: after this many failed sign-ins for a username
+        # (token route, /accounts/login/, /admin/login/: webapi.signin), it is refused
+        # for TOKEN_LOCK_SECONDS, even with the right password; older failures are forgotten.
         "TOKEN_MAX_FAILURES": (6, integer),
         "TOKEN_LOCK_SECONDS": (1800, integer),
         # Largest (and default) page of a search.
         "SEARCH_MAX_PAGE_SIZE": (300, integer),
+        # Longest searchCriteria filter value, and longest like/nlike pattern, in
+        # characters; longer ones get 400 (docs/api.md). Not read from the environment.
+        "SEARCH_MAX_VALUE_LENGTH": (1000, integer),
+        "SEARCH_MAX_LIKE_LENGTH": (255, integer),
     },
 )

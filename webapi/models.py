@@ -78,16 +78,24 @@ class AccessToken(models.Model):
 
 
 class SignInFailure(models.Model):
-    """Failed admin token requests per username (Magento's oauth_token_request_log).
+    """Recent failed sign-ins per username (Magento's oauth_token_request_log), counted
+    for every way of signing in: the admin token route, `/accounts/login/` and
+    `/admin/login/` (`webapi.signin.ThrottledModelBackend`).
 
-    After WEBAPI["TOKEN_MAX_FAILURES"] failures the username is locked until
-    `locked_until`; a successful sign-in deletes the row.
+    An attempt is counted before its password is checked; the one reaching
+    WEBAPI["TOKEN_MAX_FAILURES"] locks the username until `locked_until`. A successful
+    sign-in deletes the row. A username is at most as long as an account's (longer
+    ones are refused unrecorded), and rows neither locked nor updated within
+    WEBAPI["TOKEN_LOCK_SECONDS"] are deleted (`webapi.actions.delete_old_sign_in_failures`).
     """
 
     username = models.CharField(max_length=150, unique=True)
     failures = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["updated_at"], name="rest_signin_updated")]
 
     def __str__(self) -> str:
         return f"{self.username}: {self.failures} failure(s)"
