@@ -79,15 +79,35 @@ def why_not_moving(bulk: Bulk, *, now: datetime | None = None) -> Waiting | None
         waiting.sentences.append(_queue_sentence(state))
         if not state.alive:
             waiting.stalled = True
+    queued = count - min(waiting.unpublished, count)
+    if queued and any(s.waiting for s in states):
+        one = queued == 1
+        it, its = ("it", "its") if one else ("them", "their")
+        waiting.sentences.append(
+            f"{'This operation is' if one else f'These {queued:,} operations are'} waiting "
+            f"in a long queue, not failed: {its} message{'' if one else 's'} keep"
+            f"{'s' if one else ''} {its} place and {'it runs' if one else 'they run'} when a "
+            f"consumer reaches {it}, however long that takes. Waiting alone never makes the "
+            f"sweeper publish {it} again or give up on {it}."
+        )
     if (
         states
         and not waiting.unpublished
         and all(s.alive and s.waiting == 0 and not s.unacked for s in states)
     ):
+        if all(_connection(n) == "db" for n in names):
+            then = (
+                "the sweeper publishes them again once they have been open for "
+                f"{duration(stuck_after())}."
+            )
+        else:
+            then = (
+                "the sweeper cannot look into this queue, so it leaves them open; "
+                "check the broker (was the queue purged?)."
+            )
         waiting.sentences.append(
             "The queue is empty and its consumers are alive, so these operations' messages "
-            "seem lost: the sweeper publishes them again once they have been open for "
-            f"{duration(stuck_after())}."
+            f"seem lost: {then}"
         )
     if waiting.unpublished:
         held = (
@@ -146,6 +166,14 @@ def _queue_sentence(state: monitor.QueueState) -> str:
     return sentence
 
 
+def _connection(queue: str) -> str:
+    """The transport (`db`/`amqp`) of a declared queue, or "" if it is not declared."""
+    try:
+        return registry.current().queue_connection(queue)
+    except DeclarationError:
+        return ""
+
+
 def _unpublished(bulk: Bulk) -> int:
     """How many of the bulk's open operations are not confirmed published (at most
     OUTBOX_LIMIT + 1 are counted)."""
@@ -157,5 +185,6 @@ def _unpublished(bulk: Bulk) -> int:
 
 
 def stuck_after() -> timedelta:
-    """When the sweeper republishes an open operation (for the page's hint)."""
+    """When the sweeper republishes an open operation whose message is lost (for the
+    page's hint)."""
     return timedelta(seconds=operations_settings.STUCK_AFTER_SECONDS)

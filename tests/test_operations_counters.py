@@ -156,7 +156,7 @@ def test_an_edit_moves_a_rejected_operation_to_open_then_to_complete(
 def test_the_sweeper_counts_the_operations_it_gives_up_on(api, admin_token, db_ops_topology):
     _r, bulk = bulk_post(api, PRODUCTS, [product_item("S1"), product_item("S2")], admin_token)
     long_ago = timezone.now() - timedelta(hours=2)
-    bulk.operations.update(opened_at=long_ago)
+    bulk.operations.update(opened_at=long_ago, started_at=long_ago)  # by a consumer now dead
     sweep_stuck()  # published again once: still open
     assert fresh(bulk).counts() == {OperationStatus.OPEN: 2}
 

@@ -151,7 +151,7 @@ def test_the_sweeper_tells_how_many_operations_of_each_bulk_it_gave_up_on(
 ):
     _r, bulk = bulk_post(api, PRODUCTS, [product_item("W1"), product_item("W2")], admin_token)
     long_ago = timezone.now() - timedelta(hours=2)
-    bulk.operations.update(opened_at=long_ago)
+    bulk.operations.update(opened_at=long_ago, started_at=long_ago)  # by a consumer now dead
     sweep_stuck()
     assert received.of(bulk, "operations.swept") == []  # republished: nothing changed yet
 

@@ -91,7 +91,9 @@ def test_a_stuck_operation_is_republished_once_then_left_retriably_failed(
 ):
     _r, bulk = bulk_post(api, PRODUCTS, [product_item("STUCK")], admin_token)
     long_ago = timezone.now() - timedelta(hours=2)
-    bulk.operations.update(opened_at=long_ago)
+    # Started by a consumer that died (no live consumer process): its message is lost.
+    # (A never-started one waiting in the queue is left alone: test_hardening_sweeper.)
+    bulk.operations.update(opened_at=long_ago, started_at=long_ago)
 
     assert sweep_stuck() == {"published": 0, "republished": 1, "failed": 0}
     op = bulk.operations.get()

@@ -5,7 +5,9 @@ confirmed its message. The relay (a Periodic task run by the processes of the
 `async.operations.all` consumer, see `operations.queues`) publishes again every
 open operation that is still unpublished, so a broker that is down when a bulk
 arrives costs latency, never data. A message published twice is harmless: the
-handler runs an operation only while it is open, under a row lock.
+handler runs an operation only while it is open, under a row lock. The sweeper
+(`sweep_stuck`) publishes again, then fails, only operations whose message is known
+to be lost, never those merely waiting in a long queue.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from operations import events
@@ -24,8 +27,9 @@ from operations.actions.counters import record_transitions
 from operations.conf import operations_settings
 from operations.db import locked
 from operations.models import EventKind, Operation, OperationEvent, OperationStatus
-from queues import publish_many
-from queues.exceptions import QueueError
+from queues import processes, publish_many, registry
+from queues.exceptions import DeclarationError, QueueError
+from queues.models import ConsumerProcess, QueueMessage
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +180,22 @@ def sweep_stuck(
 ) -> dict[str, int]:
     """Deal with operations open longer than STUCK_AFTER_SECONDS; return counts.
 
-    An unpublished one is published (the relay's job, done here too). A published
-    one whose message seems lost is published once more and given another period;
-    one that stays stuck after that is marked retriably failed (2) with a message
-    saying so, for a person to retry.
+    An unpublished one is published (the relay's job, done here too). A published one
+    is swept only when its message is known to be lost:
+
+    - a consumer started it (`started_at` set) and no live consumer holds it (no
+      running ConsumerProcess of the consumer that recorded its start, or of the
+      consumers of its topic's queues); or
+    - it never started, its topic goes to `db` queues only, and no waiting or claimed
+      QueueMessage of those queues carries it (the row was deleted, or acknowledged
+      without running it).
+
+    A never-started operation whose message may still wait in a queue is left alone,
+    however long the queue: a backlog or a consumer outage is waiting, not failure (on
+    `amqp` a queue cannot be looked into, so never-started operations are never swept
+    there). A swept operation is published once more and given another period; one
+    swept again after that is marked retriably failed (2) with a message saying so,
+    for a person to retry.
     """
     after = (
         operations_settings.STUCK_AFTER_SECONDS
@@ -190,16 +206,22 @@ def sweep_stuck(
     cutoff = now - timedelta(seconds=after)
     counts = {"published": 0, "republished": 0, "failed": 0}
     counts["published"] = relay_unpublished(grace_seconds=after, limit=limit)
+    stuck_open = Operation.objects.filter(
+        status=OperationStatus.OPEN, published=True, opened_at__lte=cutoff
+    )
+    lost = _orphaned_started(stuck_open, limit) + _gone_from_db_queues(stuck_open, limit)
+    if not lost:
+        return counts
     with transaction.atomic():
+        # Lock what was found, skipping rows a consumer holds (running them now), and
+        # check again that they are still open, published and past the timeout.
         stuck = list(
             locked(
-                Operation.objects.filter(
-                    status=OperationStatus.OPEN, published=True, opened_at__lte=cutoff
-                )
+                stuck_open.filter(pk__in=lost)
                 .order_by("opened_at", "id")
                 .values_list(
                     "pk", "topic", "store_id", "bulk__uuid", "sweeps", "bulk_id", "bulk__owner_id"
-                )[:limit],
+                ),
                 skip_locked=True,
             )
         )
@@ -217,11 +239,115 @@ def sweep_stuck(
             Operation.objects.filter(pk__in=[r[0] for r in again]).update(sweeps=1, opened_at=now)
             counts["republished"] = publish_rows(
                 again,
-                event=f"Open for more than {after:g} seconds: published again by the sweeper.",
+                event=(
+                    f"Open for more than {after:g} seconds and its message lost: "
+                    "published again by the sweeper."
+                ),
             )
         if give_up:
             counts["failed"] = _give_up(give_up, after, now)
     return counts
+
+
+# Pages of `limit` never-started operations the sweeper compares with their db queues
+# per run: bounds the work a long queue costs it.
+SCAN_PAGES = 10
+
+
+def _queues_of(topic: str) -> list[str]:
+    """The queues a message of `topic` reaches ([] if no publisher is declared for it)."""
+    current = registry.current()
+    try:
+        publisher = current.publisher(topic)
+    except DeclarationError:
+        return []
+    return current.routes(publisher.exchange, topic)
+
+
+def _consumers_of(queues: Sequence[str]) -> set[str]:
+    return {c.name for c in registry.current().consumers.values() if c.queue in queues}
+
+
+def _live_consumer_names() -> set[str]:
+    """Names of the consumers with a process that runs now (a recent heartbeat, and on
+    this host a live pid)."""
+    alive = ConsumerProcess.objects.alive(processes.stale_after())
+    return {p.name for p in alive if processes.is_running(p)}
+
+
+def _orphaned_started(stuck_open: QuerySet[Operation], limit: int) -> list[int]:
+    """Ids of stuck operations a consumer started that no live consumer holds."""
+    started = list(
+        stuck_open.filter(started_at__isnull=False)
+        .order_by("opened_at", "id")
+        .values_list("pk", "topic")[:limit]
+    )
+    if not started:
+        return []
+    live = _live_consumer_names()
+    recorded: dict[int, set[str]] = {}
+    for pk, consumer in OperationEvent.objects.filter(
+        operation_id__in=[pk for pk, _topic in started], kind=EventKind.STARTED
+    ).values_list("operation_id", "consumer"):
+        if consumer:
+            recorded.setdefault(pk, set()).add(consumer)
+    by_topic: dict[str, set[str]] = {}
+    orphaned = []
+    for pk, topic in started:
+        if topic not in by_topic:
+            by_topic[topic] = _consumers_of(_queues_of(topic))
+        if not (recorded.get(pk, set()) | by_topic[topic]) & live:
+            orphaned.append(pk)
+    return orphaned
+
+
+def _gone_from_db_queues(stuck_open: QuerySet[Operation], limit: int) -> list[int]:
+    """Ids of never-started stuck operations whose message is provably gone: their
+    topic goes to `db` queues only, and none of those holds a waiting or claimed
+    message for them. Operations of other topics (an `amqp` queue cannot be looked
+    into) are never returned."""
+    current = registry.current()
+    db_queues: dict[str, list[str]] = {}
+    gone: list[int] = []
+    after: tuple[Any, int] | None = None
+    never_started = stuck_open.filter(started_at__isnull=True).order_by("opened_at", "id")
+    for _page in range(SCAN_PAGES):
+        page = never_started
+        if after is not None:
+            page = page.filter(Q(opened_at__gt=after[0]) | Q(opened_at=after[0], id__gt=after[1]))
+        rows = list(page.values_list("pk", "topic", "opened_at")[:limit])
+        if not rows:
+            break
+        after = (rows[-1][2], rows[-1][0])
+        candidates: dict[int, list[str]] = {}
+        for pk, topic, _opened in rows:
+            if topic not in db_queues:
+                names = _queues_of(topic)
+                on_db = bool(names) and all(_connection_of(current, name) == "db" for name in names)
+                db_queues[topic] = names if on_db else []
+            if db_queues[topic]:
+                candidates[pk] = db_queues[topic]
+        if candidates:
+            queued = {
+                int(value)
+                for value in QueueMessage.objects.filter(
+                    queue__in={q for names in candidates.values() for q in names},
+                    status__in=[QueueMessage.Status.WAITING, QueueMessage.Status.CLAIMED],
+                    body__operation_id__in=list(candidates),
+                ).values_list("body__operation_id", flat=True)
+                if value is not None
+            }
+            gone.extend(pk for pk in candidates if pk not in queued)
+        if len(gone) >= limit or len(rows) < limit:
+            break
+    return gone[:limit]
+
+
+def _connection_of(current: registry.Registry, queue: str) -> str:
+    try:
+        return current.queue_connection(queue)
+    except DeclarationError:
+        return ""
 
 
 def _give_up(stuck: Sequence[tuple[int, int, str, int | None]], after: float, now: Any) -> int:
