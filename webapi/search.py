@@ -21,12 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Max, Min, Q, QuerySet
+from django.db.models.lookups import Lookup
 
 from webapi.conf import webapi_settings
 from webapi.exceptions import InputException
@@ -55,6 +58,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 REQUIRED = '"%fieldName" is required. Enter and try again.'
+TOO_LONG = (
+    'The value of "%fieldName" is too long: %length characters, at most %maxLength are allowed.'
+)
+INVALID = 'Invalid value of "%value" provided for the %fieldName field.'
+_MAX_EXPONENT = 1000  # numbers past 1E+1000 (or under 1E-1000) are refused
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,9 @@ def parse_search_criteria(query_params: Mapping[str, Any]) -> SearchCriteria:
                     'The condition type "%1" is not supported. Use one of: %2.',
                     [condition, ", ".join(CONDITION_TYPES)],
                 )
-            parsed.append(Filter(str(raw["field"]), str(raw.get("value", "")), condition))
+            value = str(raw.get("value", ""))
+            _check_length(value, condition, f"{where}[value]")
+            parsed.append(Filter(str(raw["field"]), value, condition))
         if parsed:
             criteria.filter_groups.append(parsed)
     orders = tree.get("sort_orders", {})
@@ -202,16 +213,26 @@ def _ordered(node: Any, name: str) -> list[str]:
     return sorted(node, key=lambda k: (0, int(k), "") if k.isdigit() else (1, 0, k))
 
 
+def _check_length(value: str, condition: str, name: str) -> None:
+    """Refuse a filter value past its bound: `SEARCH_MAX_LIKE_LENGTH` characters for a
+    like/nlike pattern, `SEARCH_MAX_VALUE_LENGTH` for any other value."""
+    if condition in ("like", "nlike"):
+        bound = webapi_settings.SEARCH_MAX_LIKE_LENGTH
+    else:
+        bound = webapi_settings.SEARCH_MAX_VALUE_LENGTH
+    if len(value) > bound:
+        raise InputException(
+            TOO_LONG, {"fieldName": name, "length": len(value), "maxLength": bound}
+        )
+
+
 def _positive_int(value: Any, name: str) -> int:
     try:
         number = int(str(value))
     except ValueError:
         number = 0
     if number < 1:
-        raise InputException(
-            'Invalid value of "%value" provided for the %fieldName field.',
-            {"value": value, "fieldName": f"{ROOT}[{name}]"},
-        )
+        raise InputException(INVALID, {"value": value, "fieldName": f"{ROOT}[{name}]"})
     return number
 
 
@@ -253,21 +274,32 @@ def _convert(target: Any, value: str, name: str) -> Any:
             return True
         if lowered in _FALSE:
             return False
-        raise InputException(
-            'Invalid value of "%value" provided for the %fieldName field.',
-            {"value": value, "fieldName": name},
-        )
+        raise InputException(INVALID, {"value": value, "fieldName": name})
+    if isinstance(target, models.DecimalField | models.FloatField):
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:
+            return value  # not a number: the field's own conversion refuses it
+        # 1E+999999999999999999 is a Decimal, but no database compares with it (a 500).
+        if number.is_finite() and number and abs(number.adjusted()) > _MAX_EXPONENT:
+            raise InputException(INVALID, {"value": value, "fieldName": name})
     return value
 
 
-def _condition(f: Filter, lookup: str, target: Any) -> Q:
+def _condition(f: Filter, lookup: str, target: Any, connection: BaseDatabaseWrapper) -> Q:
     ct = f.condition_type
     if ct == "null":
         return Q(**{f"{lookup}__isnull": True})
     if ct == "notnull":
         return Q(**{f"{lookup}__isnull": False})
+    related = target.related_model if isinstance(target, models.Field) else None
+    if isinstance(related, type) and issubclass(related, models.Model):
+        # A foreign key (`category_id`) is compared as the key it points to: that
+        # field's own lookups (like, and Django's integer overflow handling) apply.
+        lookup, target = f"{lookup}__pk", related._meta.pk
     if ct in ("in", "nin"):
         values = [_convert(target, v.strip(), f.field) for v in f.value.split(",") if v.strip()]
+        values = [v for v in values if _may_be_stored(target, v, connection)]
         q = Q(**{f"{lookup}__in": values})
         return ~q if ct == "nin" else q
     if ct in ("like", "nlike"):
@@ -279,60 +311,104 @@ def _condition(f: Filter, lookup: str, target: Any) -> Q:
     return Q(**{f"{lookup}__{_COMPARISONS[ct]}": value})
 
 
-def like_q(lookup: str, pattern: str) -> Q:
-    """Return a Q for SQL LIKE semantics (case-insensitive): `%` any run, `_` one character.
+def _may_be_stored(target: Any, value: Any, connection: BaseDatabaseWrapper) -> bool:
+    """False for an integer outside the range of the integer field `target` (the database
+    would refuse to compare with it; no row holds it). Anything else is left to the
+    field's own conversion, which refuses what it cannot hold."""
+    if not isinstance(target, models.IntegerField) or not isinstance(value, str):
+        return True
+    if not _INTEGER.fullmatch(value):
+        return True
+    low, high = connection.ops.integer_field_range(target.get_internal_type())
+    digits = value.strip().lstrip("+-")
+    if len(digits) > 30:  # far outside any range, and int() of it costs time
+        return False
+    number = int(value)
+    return (low is None or number >= low) and (high is None or number <= high)
 
-    `\\%` and `\\_` are literal. Plain prefix/suffix/contains patterns use Django's
-    indexed-friendly lookups; anything else becomes an anchored regex.
+
+def like_pattern(pattern: str) -> str:
+    """Return Magento's `like` pattern as an SQL LIKE pattern escaped with a backslash.
+
+    `%` is any run of characters, `_` one character, `\\x` the character x itself (so
+    `\\%`, `\\_` and `\\\\` are literal). A run of wildcards collapses to its `_`s
+    followed by one `%` (if it had any): the database matches the same strings, with
+    no repeated scans.
     """
-    tokens: list[str] = []  # literal text, or "%" / "_" wildcards as single tokens
-    literal = ""
+    out: list[str] = []
+    ones, anything = 0, False  # the pending run of wildcards
+
+    def flush() -> None:
+        nonlocal ones, anything
+        out.append("_" * ones + ("%" if anything else ""))
+        ones, anything = 0, False
+
     i = 0
     while i < len(pattern):
         ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            literal += pattern[i + 1]
-            i += 2
-            continue
-        if ch in "%_":
-            tokens.append(literal)
-            tokens.append(ch)
-            literal = ""
+        if ch == "%":
+            anything = True
+        elif ch == "_":
+            ones += 1
         else:
-            literal += ch
+            if ch == "\\" and i + 1 < len(pattern):
+                i += 1
+                ch = pattern[i]
+            flush()
+            out.append("\\" + ch if ch in "\\%_" else ch)
         i += 1
-    tokens.append(literal)
-    wildcards = tokens[1::2]
-    texts = tokens[0::2]
-    if not wildcards:
-        return Q(**{f"{lookup}__iexact": texts[0]})
-    nonempty = [t for t in texts if t]
-    if all(w == "%" for w in wildcards) and len(nonempty) <= 1:
-        text = nonempty[0] if nonempty else ""
-        starts, ends = texts[0] == "", texts[-1] == ""  # a leading / trailing %
-        if starts and ends:
-            return Q(**{f"{lookup}__icontains": text})
-        if ends:
-            return Q(**{f"{lookup}__istartswith": text})
-        return Q(**{f"{lookup}__iendswith": text})
-    regex = "".join(
-        (".*" if tok == "%" else ".") if index % 2 else re.escape(tok)
-        for index, tok in enumerate(tokens)
-    )
-    return Q(**{f"{lookup}__iregex": f"^{regex}$"})
+    flush()
+    return "".join(out)
+
+
+def like_q(lookup: str, pattern: str) -> Q:
+    """Return a Q for Magento's `like` (case-insensitive): see `like_pattern`.
+
+    The database evaluates it with its own LIKE (`MagentoLike`), which takes time
+    proportional to the value times the (bounded) pattern at worst: no backtracking.
+    """
+    return Q(**{f"{lookup}__{MagentoLike.lookup_name}": like_pattern(pattern)})
+
+
+@models.Field.register_lookup
+class MagentoLike(Lookup):
+    """`field__magento_like=pattern`: the database's case-insensitive LIKE with `\\` as
+    the escape character, on the field's text (a number or a key is cast, as Django's
+    `icontains` does). `pattern` is an SQL LIKE pattern (see `like_pattern`), used as is.
+    """
+
+    lookup_name = "magento_like"
+    prepare_rhs = False  # the pattern is text, whatever the field holds
+
+    def get_db_prep_lookup(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
+        field = self.lhs.output_field
+        if isinstance(field, models.UUIDField) and not connection.features.has_native_uuid_field:
+            value = value.replace("-", "")  # stored as 32 hex digits (Django's UUIDIContains)
+        return "%s", [value]
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs_sql, params = self.process_lhs(compiler, connection)
+        rhs_sql, rhs_params = self.process_rhs(compiler, connection)
+        internal_type = self.lhs.output_field.get_internal_type()
+        # Django's own translation of icontains on this backend, e.g. SQLite
+        # `x LIKE %s ESCAPE '\\'`, PostgreSQL `UPPER(x::text) LIKE UPPER(%s)`.
+        lhs_sql = connection.ops.lookup_cast("icontains", internal_type) % lhs_sql
+        rhs_sql = connection.operators["icontains"] % rhs_sql
+        return f"{lhs_sql} {rhs_sql}", [*params, *rhs_params]
 
 
 def _filter(
     queryset: QuerySet, criteria: SearchCriteria, fields: Mapping[str, str]
 ) -> tuple[QuerySet, bool]:
     needs_distinct = False
+    connection = connections[queryset.db]
     for group in criteria.filter_groups:
         combined = Q()
         for f in group:
             lookup = _lookup(fields, f.field)
             target, to_many = _target(queryset.model, lookup)
             needs_distinct = needs_distinct or to_many
-            combined |= _condition(f, lookup, target)
+            combined |= _condition(f, lookup, target, connection)
         try:
             queryset = queryset.filter(combined)
         except (ValueError, TypeError, DjangoValidationError):
