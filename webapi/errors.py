@@ -19,9 +19,10 @@ from typing import Any
 from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.log import log_response
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
@@ -61,6 +62,21 @@ def error_response(status: int, message: str, parameters: Any = None, **extra: A
     body = error_body(message, parameters)
     body.update(extra)
     response = Response(body, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def error_json(message: str, parameters: Any = None) -> bytes:
+    """Return an error body as the API renders it (DRF's compact JSON, UTF-8)."""
+    return JSONRenderer().render(error_body(message, parameters))
+
+
+def plain_error_response(status: int, message: str, parameters: Any = None) -> HttpResponse:
+    """Return a rendered Magento-shaped error outside DRF (middleware, Django's handlers)."""
+    response = HttpResponse(
+        error_json(message, parameters), status=status, content_type="application/json"
+    )
     if status == 401:
         response["WWW-Authenticate"] = "Bearer"
     return response

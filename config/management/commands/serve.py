@@ -1,5 +1,8 @@
 """`manage.py serve`: one ASGI server (daphne) for HTTP, websockets and static files.
 
+Daphne's HTTP layer is `config.serve.RestServer`: oversized request lines and headers
+are answered (414/431), and its own errors under `/rest/` are in Magento's shape.
+
 Unless `--no-consumers`, the consumers of db-transport queues run in threads of the
 same process, so the embedded default needs this one command.
 """
@@ -29,9 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, no_consumers: bool, **options) -> None:
         from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
 
         from config.asgi import application
+        from config.serve import RestServer
         from queues.embedded import start_embedded_consumers
 
         consumers = None if no_consumers else start_embedded_consumers()
@@ -39,7 +42,7 @@ class Command(BaseCommand):
             f"Serving on http://{host}:{port}/ (consumers: {'off' if no_consumers else 'embedded'})"
         )
         try:
-            Server(
+            RestServer(
                 application=application,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
                 server_name="asyncbulk",
