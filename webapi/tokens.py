@@ -6,6 +6,9 @@ import hashlib
 import hmac
 import secrets
 
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from webapi.models import USER_TYPE_ADMIN, AccessToken
@@ -53,3 +56,19 @@ def find_usable_token(token: str) -> AccessToken | None:
         AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)
         row.last_used_at = now
     return row
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="rest-revoke-on-password")
+def revoke_admin_tokens_on_password_change(sender, instance, **kwargs) -> None:
+    """Revoke a user's admin tokens when their password changes (as Magento does).
+
+    `set_password()` (the admin's password forms, `changepassword`, the password reset
+    and change pages) marks the new password until the user is saved; the hash upgrade
+    that `check_password()` makes at sign-in does not, and keeps the tokens.
+    Integration tokens belong to the integration, not to a person's password.
+    """
+    if getattr(instance, "_password", None) is None:
+        return
+    AccessToken.objects.filter(
+        user=instance, user_type=USER_TYPE_ADMIN, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())

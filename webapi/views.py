@@ -108,6 +108,16 @@ class WebapiView(APIView):
     def perform_authentication(self, request) -> None:
         """Postpone authentication until a handler calls `authenticate()`."""
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Answer HEAD like GET without the body (same status and headers, Content-Length)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "HEAD" and isinstance(response, Response):
+            response.render()
+            length = len(response.content)
+            response.content = b""
+            response["Content-Length"] = str(length)
+        return response
+
     # --- hooks ----------------------------------------------------------------------
 
     def get_store(self) -> Store:
@@ -159,7 +169,9 @@ class ServiceView(WebapiView):
         path = kwargs.get("path")
         if path is None:
             raise RouteNotFound(request.path)
-        route, params = routes.resolve(request.method, path)
+        # HEAD runs the GET route; finalize_response drops the body.
+        method = "GET" if request.method == "HEAD" else request.method
+        route, params = routes.resolve(method, path)
         store = self.get_store()
         self.check_permission(route)
         check_params(params)
