@@ -11,6 +11,8 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
+from csp.constants import NONCE, NONE, SELF
 
 from config.appsettings import boolean, integer, text_list
 from config.environment import read, section
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
+    "csp",
     "channels",
     "config",
     "store",
@@ -83,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "webapi.middleware.RestHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -109,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context.notifications",
+                "config.mail.mail",
             ],
         },
     },
@@ -264,6 +270,7 @@ OPERATIONS = section(
     STUCK_AFTER_SECONDS="OPERATIONS_STUCK_AFTER_SECONDS",
     BULK_LIFETIME_DAYS="OPERATIONS_BULK_LIFETIME_DAYS",
     RELAY_INTERVAL_SECONDS="OPERATIONS_RELAY_INTERVAL_SECONDS",
+    SECRET_KEYS="OPERATIONS_SECRET_KEYS",
 )
 
 # --- Dashboard (dashboard/conf.py) --------------------------------------------------
@@ -274,8 +281,46 @@ DASHBOARD = section(
     PAGE_SIZE="DASHBOARD_PAGE_SIZE",
 )
 
-# Password reset mails go to the server's log unless a mail backend is set.
+# --- Content-Security-Policy (django-csp) ---------------------------------------
+# Scripts and styles only from this site: the pages have no inline script or style
+# attribute. The few inline blocks a page needs (Swagger UI's) carry the request's
+# nonce. The dashboard's websocket is same-origin ('self' covers ws:/wss: to this
+# host); no page may be framed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Mail (password reset) ----------------------------------------------------
+# EMAIL_URL (smtp://user:pass@host:port, submission:// for STARTTLS on 587, ?ssl=True
+# for TLS on 465, console://, dummy://; dj-email-url) configures mail; without it mails go to
+# the server's log (DJANGO_EMAIL_BACKEND, console by default) and the password reset
+# page says that no mail will be sent.
+_email_url = read("EMAIL_URL")
 EMAIL_BACKEND = read("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = read("DJANGO_DEFAULT_FROM_EMAIL", "webmaster@localhost")
+if _email_url:
+    _email = dj_email_url.parse(_email_url)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 30
+    if _email["EMAIL_FILE_PATH"]:
+        EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
 
 LOGGING = {
     "version": 1,

@@ -36,5 +36,8 @@ operations_settings = AppSettings(
         "LOCK_TIMEOUT_MS": (2000, integer),
         # How long a consumer trusts a permission check.
         "PERMISSION_CACHE_SECONDS": (5.0, number),
+        # Keys encrypting operations' secret fields at rest (`operations.secrets`): the
+        # first encrypts, every one decrypts. Empty: one derived from SECRET_KEY.
+        "SECRET_KEYS": ([], text_list),
     },
 )

@@ -133,42 +133,70 @@ REDACTED = "******"
 def redact_secrets(serialized_data: str) -> str:
     """Return `serialized_data` with every secret value (a customer's password) masked.
 
-    Called once an operation is complete: its payload stays as the audit trail, but a
-    password has no business being kept (and shown in detailed-status) after use.
+    Called once an operation is complete or has failed for good: its payload stays as
+    the audit trail, but a password has no business being kept (and shown in
+    detailed-status) after use. The encrypted secrets (`operations.secrets`) go too.
     """
-    if "password" not in serialized_data:
+    if not has_secret_key(serialized_data):
         return serialized_data
     item = _redact(deserialize_item(serialized_data))
     return serialize_item(item, canonical_json(item))
 
 
-def _redact(value: Any) -> Any:
-    """Return a copy of `value` with the secret keys' values masked, at any depth.
+# The key of `serialized_data`'s outer object holding the item's secrets, encrypted
+# (`operations.secrets`); the item itself carries them masked.
+ENCRYPTED_SECRETS = "encrypted_secrets"
+_SECRET_HINT = re.compile("password", re.IGNORECASE)
 
-    Iterative, with a stack of (original, copy) pairs: no recursion, so no nesting can
-    make masking (and so completing an operation) fail.
+
+def has_secret_key(text: str) -> bool:
+    """Return whether JSON `text` may hold a secret key (cheap, linear: every secret key
+    contains "password")."""
+    return _SECRET_HINT.search(text) is not None
+
+
+SecretPath = list[str | int]
+
+
+def mask_secrets(value: Any) -> tuple[Any, list[tuple[SecretPath, Any]]]:
+    """Return a copy of `value` with the secret keys' values masked, and each masked
+    value with its path (keys and list indices from the top)."""
+    found: list[tuple[SecretPath, Any]] = []
+    return _redact(value, found), found
+
+
+def _redact(value: Any, found: list[tuple[SecretPath, Any]] | None = None) -> Any:
+    """Return a copy of `value` with the secret keys' values masked, at any depth
+    (appending each masked value and its path to `found` if given).
+
+    Iterative, with a stack of (original, copy, path) triples: no recursion, so no
+    nesting can make masking (and so completing an operation) fail.
     """
     if not isinstance(value, dict | list):
         return value
     root: Any = {} if isinstance(value, dict) else []
-    stack: list[tuple[Any, Any]] = [(value, root)]
+    stack: list[tuple[Any, Any, SecretPath]] = [(value, root, [])]
     while stack:
-        source, target = stack.pop()
+        source, target, path = stack.pop()
         if isinstance(source, dict):
             for key, child in source.items():
                 if isinstance(key, str) and key.lower() in SECRET_KEYS:
                     target[key] = REDACTED
+                    if found is not None:
+                        found.append(([*path, key], child))
                 else:
-                    target[key] = _shell(child, stack)
+                    target[key] = _shell(child, stack, path, key)
         else:
-            target.extend(_shell(child, stack) for child in source)
+            target.extend(_shell(child, stack, path, i) for i, child in enumerate(source))
     return root
 
 
-def _shell(value: Any, stack: list[tuple[Any, Any]]) -> Any:
+def _shell(
+    value: Any, stack: list[tuple[Any, Any, SecretPath]], path: SecretPath, step: str | int
+) -> Any:
     """Return `value` itself if it is a scalar, else an empty copy to fill (queued on `stack`)."""
     if isinstance(value, dict | list):
         copy: Any = {} if isinstance(value, dict) else []
-        stack.append((value, copy))
+        stack.append((value, copy, [*path, step]))
         return copy
     return value

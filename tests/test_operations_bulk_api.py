@@ -170,8 +170,10 @@ def test_a_completed_operation_keeps_its_payload_but_not_the_password(
         assert "secret" not in op["serialized_data"]
         assert '\\"password\\":\\"******\\"' in op["serialized_data"]
         assert "@example.com" in op["serialized_data"]  # the rest stays as the audit trail
-    # A failed operation keeps its password: a person may retry it as it is.
-    assert "Ann-secret-2" in by_status[OperationStatus.NOT_RETRIABLY_FAILED]["serialized_data"]
+    # A failed operation keeps its password only encrypted, for a person's retry.
+    failed = by_status[OperationStatus.NOT_RETRIABLY_FAILED]["serialized_data"]
+    assert "Ann-secret-2" not in failed and '\\"password\\": \\"******\\"' in failed
+    assert "encrypted_secrets" in failed
 
 
 def test_bulk_delete_by_block_id_takes_the_ids_from_the_items(api, admin_token, db_ops_topology):

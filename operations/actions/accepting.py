@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from operations import events
+from operations import events, secrets
 from operations import items as item_rules
 from operations.actions.counters import initial_counters
 from operations.actions.outbox import publish_after_commit
@@ -207,8 +207,8 @@ def _operations(
                 bulk_id=None,
                 index=index,
                 topic=topic,
-                serialized_data=item_rules.serialize_item(
-                    stored, item_json if stored is item else None
+                serialized_data=secrets.seal(
+                    stored, item_json if stored is item else None, erase=bool(message)
                 ),
                 data_hash=digest,
                 store_id=store_id,

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from operations import events
+from operations import events, secrets
 from operations import items as item_rules
 from operations.actions.counters import record_transitions
 from operations.actions.outbox import publish_operations_after_commit
@@ -233,14 +233,19 @@ def edit_operation(op: Operation, new_item: Any, user: Any) -> Operation:
             item = dict(new_item)
         except MissingParameter:
             item = item_rules.with_params(new_item, old_params)
+        # A secret left masked in the edit form keeps the value the operation carried.
+        try:
+            item = secrets.keep_masked_secrets(row.serialized_data, item)
+        except secrets.SecretsUnreadable as exc:
+            raise InvalidOperationData(exc.rendered) from exc
         ctx = CallContext(store=row.store, user=row.bulk.owner, user_type=row.bulk.user_type)
         try:
             params = item_rules.item_params(item, names)
             validate_request(route, ctx, params, item_rules.item_body(item, names))
         except (ValidationError, LocalizedException) as exc:
             raise InvalidOperationData(error_message(exc)) from exc
-        previous = row.serialized_data
-        row.serialized_data = item_rules.serialize_item(item)
+        previous = item_rules.redact_secrets(row.serialized_data)
+        row.serialized_data = secrets.seal(item)
         row.data_hash = item_rules.data_hash(item)
         row.save(update_fields=["serialized_data", "data_hash"])
         OperationEvent.objects.create(

@@ -36,6 +36,7 @@ from rest_framework.exceptions import ValidationError
 
 from operations import events as bulk_events
 from operations import items as item_rules
+from operations import secrets
 from operations.actions.counters import record_transitions
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
@@ -152,7 +153,8 @@ def _run_together(operations: list[Operation], consumer: str) -> list[SimpleName
 
 
 def save_redacted(operations: Sequence[Operation]) -> None:
-    """Write the masked payloads of completed operations that carried a secret."""
+    """Write the masked payloads of operations that carried a secret and completed or
+    failed for good."""
     if operations:
         Operation.objects.bulk_update(operations, ["serialized_data"])
 
@@ -205,10 +207,13 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
     op.attempts += 1
     try:
         check_permission(owner, route)
-        item = item_rules.deserialize_item(op.serialized_data)
+        item = secrets.open_item(op.serialized_data)  # decrypted only here, to run
         params = item_rules.item_params(item, route.param_names)
         body = item_rules.item_body(item, route.param_names)
         data = execution.validate_request(route, ctx, params, body)
+    except secrets.SecretsUnreadable as exc:  # the key may come back: keep the ciphertext
+        _finish(op, OperationStatus.RETRIABLY_FAILED, exc.rendered, exc.code)
+        return
     except Exception as exc:  # nothing was written yet: record it
         _failed(op, exc)
         return
@@ -242,10 +247,6 @@ def _attempt(op: Operation, route: Route, together: bool = False) -> None:
             continue
         op.result_serialized_data = json.dumps(result, cls=DjangoJSONEncoder)
         _finish(op, OperationStatus.COMPLETE, "", None)
-        redacted = item_rules.redact_secrets(op.serialized_data)
-        if redacted != op.serialized_data:
-            op.serialized_data = redacted
-            setattr(op, "redacted", True)  # noqa: B010 (saved by `save_redacted` with the outcome)
         return
 
 
@@ -285,6 +286,13 @@ def _finish(op: Operation, status: int, message: str, code: int | None) -> None:
     op.finished_at = timezone.now()
     if status != OperationStatus.COMPLETE:
         op.result_serialized_data = None
+    if status == OperationStatus.COMPLETE:
+        # Its secrets are used up. A failed operation keeps them, encrypted, so that a
+        # person's retry can still run it; the clean-up deletes them with the bulk.
+        redacted = item_rules.redact_secrets(op.serialized_data)
+        if redacted != op.serialized_data:
+            op.serialized_data = redacted
+            setattr(op, "redacted", True)  # noqa: B010 (saved by `save_redacted` with the outcome)
 
 
 # -- per-process caches ------------------------------------------------------------
