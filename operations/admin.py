@@ -67,6 +67,11 @@ class OperationAdmin(ReadOnly):
     inlines = [EventInline]
     actions = ["retry_selected"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # An operation goes with its bulk (the clean-up, or deleting the bulk): deleting
+        # it alone would leave the bulk's stored counters wrong.
+        return False
+
     def get_queryset(self, request):
         # Owner-scoped like the status API: others' operations (and their payloads,
         # which may hold secrets such as a new customer's password) only with

@@ -210,7 +210,15 @@ def _nest(query_params: Mapping[str, Any]) -> dict[str, Any]:
 def _ordered(node: Any, name: str) -> list[str]:
     if not isinstance(node, dict):
         raise InputException('The query parameter "%1" is malformed.', [f"{ROOT}[{name}]"])
-    return sorted(node, key=lambda k: (0, int(k), "") if k.isdigit() else (1, 0, k))
+    return sorted(node, key=_index_key)
+
+
+def _index_key(key: str) -> tuple[int, int, str]:
+    """Order numbered keys (`[0]`, `[1]`, … `[10]`) by number, any other key after them
+    by name: a key that only looks numeric (`²`, or past int()'s 4,300 digits) is a name."""
+    if key.isascii() and key.isdigit() and len(key) <= 18:
+        return (0, int(key), "")
+    return (1, 0, key)
 
 
 def _check_length(value: str, condition: str, name: str) -> None:
