@@ -43,17 +43,6 @@ class Waiting:
         return f"Nothing has changed for {duration(self.quiet_for)}."
 
 
-def queues_of(topic: str) -> list[str]:
-    """Return the queues a message of `topic` reaches (its publisher's exchange and the
-    bindings), or [] when none is declared for it."""
-    current = registry.current()
-    try:
-        publisher = current.publisher(topic)
-    except DeclarationError:
-        return []
-    return current.routes(publisher.exchange, topic)
-
-
 def why_not_moving(bulk: Bulk, *, now: datetime | None = None) -> Waiting | None:
     """Return what `bulk` waits for, or None if it is not waiting (nothing open, or it
     changed within QUIET_AFTER)."""
@@ -65,7 +54,7 @@ def why_not_moving(bulk: Bulk, *, now: datetime | None = None) -> Waiting | None
     waiting.sentences.append(f"{count:,} operation{'s are' if count != 1 else ' is'} still open.")
     waiting.unpublished = _unpublished(bulk)
     broker_down = breaker.is_open()
-    names = queues_of(bulk.topic) if bulk.topic else []
+    names = registry.queues_of(bulk.topic) if bulk.topic else []
     waiting.queues = names
     if not names:
         waiting.stalled = True

@@ -216,6 +216,16 @@ def topology(connection: str | None = None) -> Topology:
     return _current.topology(connection)
 
 
+def queues_of(topic: str) -> list[str]:
+    """Return the queues a message of `topic` reaches (its publisher's exchange and the
+    bindings), or [] when no publisher is declared for it."""
+    try:
+        found = _current.publisher(topic)
+    except DeclarationError:
+        return []
+    return _current.routes(found.exchange, topic)
+
+
 def __getattr__(name: str) -> Any:
     # `registry.consumers`, `registry.topics`, … read the current registry.
     if name in (

@@ -254,16 +254,6 @@ def sweep_stuck(
 SCAN_PAGES = 10
 
 
-def _queues_of(topic: str) -> list[str]:
-    """The queues a message of `topic` reaches ([] if no publisher is declared for it)."""
-    current = registry.current()
-    try:
-        publisher = current.publisher(topic)
-    except DeclarationError:
-        return []
-    return current.routes(publisher.exchange, topic)
-
-
 def _consumers_of(queues: Sequence[str]) -> set[str]:
     return {c.name for c in registry.current().consumers.values() if c.queue in queues}
 
@@ -295,7 +285,7 @@ def _orphaned_started(stuck_open: QuerySet[Operation], limit: int) -> list[int]:
     orphaned = []
     for pk, topic in started:
         if topic not in by_topic:
-            by_topic[topic] = _consumers_of(_queues_of(topic))
+            by_topic[topic] = _consumers_of(registry.queues_of(topic))
         if not (recorded.get(pk, set()) | by_topic[topic]) & live:
             orphaned.append(pk)
     return orphaned
@@ -322,7 +312,7 @@ def _gone_from_db_queues(stuck_open: QuerySet[Operation], limit: int) -> list[in
         candidates: dict[int, list[str]] = {}
         for pk, topic, _opened in rows:
             if topic not in db_queues:
-                names = _queues_of(topic)
+                names = registry.queues_of(topic)
                 on_db = bool(names) and all(_connection_of(current, name) == "db" for name in names)
                 db_queues[topic] = names if on_db else []
             if db_queues[topic]:
