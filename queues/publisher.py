@@ -66,10 +66,14 @@ def publish(
     return publish_many([OutgoingMessage(topic, body, headers, message_id)])[0]
 
 
-def publish_many(messages: Sequence[MessageSpec]) -> list[str]:
+def publish_many(messages: Sequence[MessageSpec], *, patient: bool = True) -> list[str]:
     """Publish many messages now, one confirmed batch per exchange; return their ids
     in order. Raise MessageSchemaError (before sending anything) if a body does not
-    follow its topic's schema, PublishError if any batch is not confirmed."""
+    follow its topic's schema, PublishError if any batch is not confirmed.
+
+    `patient=False` makes one connection attempt and no retry, for a caller that has
+    a fallback of its own (the operations' outbox relay): a web request must not wait
+    out a broker outage."""
     outgoing = [_outgoing(m) for m in messages]
     groups: dict[tuple[str, str], list[Envelope]] = {}
     ids: list[str] = []
@@ -88,7 +92,7 @@ def publish_many(messages: Sequence[MessageSpec]) -> list[str]:
         groups.setdefault(key, []).append(envelope)
         ids.append(envelope.message_id)
     for (connection, exchange), envelopes in groups.items():
-        _send(connection, exchange, envelopes)
+        _send(connection, exchange, envelopes, patient)
     return ids
 
 
@@ -134,12 +138,13 @@ def _outgoing(message: MessageSpec) -> OutgoingMessage:
     return result
 
 
-def _send(connection: str, exchange: str, envelopes: list[Envelope]) -> None:
+def _send(connection: str, exchange: str, envelopes: list[Envelope], patient: bool) -> None:
     last: TransportError | None = None
-    for attempt, pause in enumerate([0.0, *SEND_BACKOFF.waits()], start=1):
+    waits = SEND_BACKOFF.waits() if patient else ()
+    for attempt, pause in enumerate([0.0, *waits], start=1):
         if pause:
             time.sleep(pause)
-        transport = _transport(connection)
+        transport = _transport(connection, fail_fast=not patient)
         try:
             transport.publish(exchange, envelopes)
             return
@@ -155,21 +160,22 @@ def _send(connection: str, exchange: str, envelopes: list[Envelope]) -> None:
                 attempt,
                 exc,
             )
-            _drop_transport(connection)
+            _drop_transport(connection, fail_fast=not patient)
     raise PublishError(
         f"{len(envelopes)} message(s) on {connection}/{exchange} not confirmed: {last}"
     ) from last
 
 
-def _transport(connection: str) -> Transport:
-    cache: dict[str, Transport] = _local.__dict__.setdefault("transports", {})
-    if connection not in cache:
-        cache[connection] = create_transport(connection)
-    return cache[connection]
+def _transport(connection: str, *, fail_fast: bool = False) -> Transport:
+    cache: dict[tuple[str, bool], Transport] = _local.__dict__.setdefault("transports", {})
+    key = (connection, fail_fast)
+    if key not in cache:
+        cache[key] = create_transport(connection, fail_fast=fail_fast)
+    return cache[key]
 
 
-def _drop_transport(connection: str) -> None:
-    transport = _local.__dict__.get("transports", {}).pop(connection, None)
+def _drop_transport(connection: str, *, fail_fast: bool = False) -> None:
+    transport = _local.__dict__.get("transports", {}).pop((connection, fail_fast), None)
     if transport is not None:
         try:
             transport.close()
@@ -179,5 +185,5 @@ def _drop_transport(connection: str) -> None:
 
 def close_transports() -> None:
     """Close this thread's publishing transports (end of a thread or a test)."""
-    for connection in list(_local.__dict__.get("transports", {})):
-        _drop_transport(connection)
+    for connection, fail_fast in list(_local.__dict__.get("transports", {})):
+        _drop_transport(connection, fail_fast=fail_fast)

@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.operations",
     "tests.fixtures.dashboard",
     "tests.fixtures.browser",
+    "tests.fixtures.faults",
 ]
 
 

@@ -235,3 +235,26 @@ def test_a_consumer_killed_mid_batch_on_amqp_loses_nothing_and_processes_nothing
     finally:
         transport.teardown(topology)
         transport.close()
+
+
+def test_an_impatient_publish_gives_up_at_once_when_the_broker_is_unreachable(
+    queue_registry, settings, unique
+):
+    """A web request's publish (`patient=False`, the outbox relay being its fallback)
+    makes one connection attempt: a broker outage never holds the request up."""
+    from queues.exceptions import PublishError
+    from tests.fixtures.browser import _free_port
+
+    settings.QUEUES = {
+        **getattr(settings, "QUEUES", {}),
+        "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{_free_port()}/",
+    }
+    exchange = unique("ex")
+    registry.declare(
+        Exchange(exchange, connection="amqp"),
+        Publisher(topic="work.#", connection="amqp", exchange=exchange),
+    )
+    began = time.monotonic()
+    with pytest.raises(PublishError, match="after 1 attempt"):
+        publish_many([("work.one", {"n": 1}, None)], patient=False)
+    assert time.monotonic() - began < 1.0

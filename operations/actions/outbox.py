@@ -112,7 +112,8 @@ def publish_rows(
     for start in range(0, len(rows), PUBLISH_CHUNK):
         chunk = rows[start : start + PUBLISH_CHUNK]
         try:
-            publish_many([message_for(*row) for row in chunk])
+            # A request's own publish gives up at once (the relay is its fallback).
+            publish_many([message_for(*row) for row in chunk], patient=not respect_breaker)
         except QueueError as exc:
             breaker.trip()
             logger.warning(
