@@ -13,6 +13,7 @@ from operations.models import Bulk, OperationStatus
 from store.models import Store, Website
 from tests.fixtures.magento_shapes import assert_shape
 from tests.fixtures.operations import bulk_post
+from webapi.routes import routes
 
 pytestmark = pytest.mark.django_db
 
@@ -482,6 +483,32 @@ def test_reads_need_view_product_and_writes_change_product(api, limited_user, pa
     assert refused.status_code == 403
     assert refused.json() == {"message": REFUSED, "parameters": {"resources": needed}}
     assert api.post(path, body, token=limited_user([needed])).status_code == 200
+
+
+def test_the_price_routes_are_declared_once_each_with_their_topics():
+    declared = [r for r in routes if "prices" in r.tags]
+    assert len(declared) == 12
+    assert {r.topic for r in declared if r.async_enabled} == {
+        f"async.catalog.services.{name}"
+        for name in (
+            "basepricestorage.update.post",
+            "specialpricestorage.update.post",
+            "specialpricestorage.delete.post",
+            "tierpricestorage.update.post",
+            "tierpricestorage.replace.put",
+            "tierpricestorage.delete.post",
+            "coststorage.update.post",
+            "coststorage.delete.post",
+        )
+    }
+    reads = [r for r in declared if not r.async_enabled]
+    assert {r.path.rsplit("/", 1)[1] for r in reads} == {
+        "base-prices-information",
+        "special-price-information",
+        "tier-prices-information",
+        "cost-information",
+    }
+    assert {r.permission for r in reads} == {"catalog.view_product"}
 
 
 def test_information_routes_have_no_async_variant(admin):
