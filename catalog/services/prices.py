@@ -246,10 +246,10 @@ class _AttributeValues:
             ]
             attributes.append({"attribute_code": code, "value": value})
             product.custom_attributes = attributes
-            self._changed.add(product.pk)
         else:
             self._deletes.discard((product.pk, store_id, code))
             self._upserts[(product.pk, store_id, code)] = value
+        self._changed.add(product.pk)  # saved, or at least its updated_at
 
     def delete(self, product: Product, store_id: int | None, code: str) -> None:
         """Delete the value in one store, or in every store (`store_id` None)."""
@@ -260,12 +260,12 @@ class _AttributeValues:
             ]
             if len(after) != len(before):
                 product.custom_attributes = after
-                self._changed.add(product.pk)
         if store_id is None:
             self._deletes.add((product.pk, -1, code))
         elif store_id != ADMIN_STORE_ID:
             self._upserts.pop((product.pk, store_id, code), None)
             self._deletes.add((product.pk, store_id, code))
+        self._changed.add(product.pk)  # its updated_at
 
     def save(self, *, touch: Iterable[int] = ()) -> None:
         now = timezone.now()
