@@ -8,6 +8,7 @@ from catalog.models.categories import (
 )
 from catalog.models.cms import Block
 from catalog.models.customers import Customer
+from catalog.models.prices import ALL_GROUPS, ALL_WEBSITES_ID, CUSTOMER_GROUPS, TierPrice
 from catalog.models.products import (
     PRODUCT_TYPES,
     STORE_SCOPED_ATTRIBUTES,
@@ -16,6 +17,9 @@ from catalog.models.products import (
 )
 
 __all__ = [
+    "ALL_GROUPS",
+    "ALL_WEBSITES_ID",
+    "CUSTOMER_GROUPS",
     "DEFAULT_CATEGORY_ID",
     "PRODUCT_TYPES",
     "ROOT_CATEGORY_ID",
@@ -26,4 +30,5 @@ __all__ = [
     "Customer",
     "Product",
     "ProductStoreValue",
+    "TierPrice",
 ]

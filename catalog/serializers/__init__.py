@@ -18,17 +18,29 @@ from catalog.serializers.customers import (
     render_customer,
 )
 from catalog.serializers.fields import Invalid, RequestSerializer
+from catalog.serializers.prices import (
+    BasePricesRequest,
+    CostsRequest,
+    SkusRequest,
+    SpecialPricesRequest,
+    TierPricesRequest,
+)
 from catalog.serializers.products import ProductRequest, render_product
 
 __all__ = [
+    "BasePricesRequest",
     "BlockRequest",
     "CategoryRequest",
+    "CostsRequest",
     "CustomerCreateRequest",
     "CustomerUpdateRequest",
     "Invalid",
     "ProductLinkRequest",
     "ProductRequest",
     "RequestSerializer",
+    "SkusRequest",
+    "SpecialPricesRequest",
+    "TierPricesRequest",
     "check_password",
     "render_block",
     "render_category",

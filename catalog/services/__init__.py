@@ -16,14 +16,24 @@ from catalog.services.categories import (
     CategoryRepository,
 )
 from catalog.services.customers import AccountManagement, CustomerRepository
+from catalog.services.prices import (
+    BasePriceStorage,
+    CostStorage,
+    SpecialPriceStorage,
+    TierPriceStorage,
+)
 from catalog.services.products import ProductRepository
 
 __all__ = [
     "AccountManagement",
+    "BasePriceStorage",
     "BlockRepository",
     "CategoryLinkManagement",
     "CategoryLinkRepository",
     "CategoryRepository",
+    "CostStorage",
     "CustomerRepository",
     "ProductRepository",
+    "SpecialPriceStorage",
+    "TierPriceStorage",
 ]
