@@ -143,6 +143,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so that consumer subprocesses started by tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+elif (pool_size := read("DATABASE_POOL_SIZE", 20, integer)) > 0:
+    # PostgreSQL: a pool of at most DATABASE_POOL_SIZE connections per process. Under
+    # ASGI every request runs in a thread of its own: without a bound, a burst of
+    # requests opens as many connections and PostgreSQL refuses the ones past its
+    # max_connections ("too many clients"); with it, the burst waits its turn.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": pool_size,
+        "timeout": read("DATABASE_POOL_TIMEOUT", 60, integer),
+    }
+    # CONN_HEALTH_CHECKS (on) makes the pool check a connection before handing it out:
+    # after a database restart the stale ones are replaced instead of failing a request.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -25,12 +25,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--port", type=int, default=8000, help="Port to bind (default 8000).")
         parser.add_argument(
+            "--backlog",
+            type=int,
+            default=1024,
+            help=(
+                "Connections the kernel queues before the server accepts them (default 1024,"
+                " capped by net.core.somaxconn); Twisted's own default of 50 resets the"
+                " connections of a burst."
+            ),
+        )
+        parser.add_argument(
             "--no-consumers",
             action="store_true",
             help="Do not run the db-transport consumers in this process.",
         )
 
-    def handle(self, *args, host: str, port: int, no_consumers: bool, **options) -> None:
+    def handle(
+        self, *args, host: str, port: int, backlog: int, no_consumers: bool, **options
+    ) -> None:
         from daphne.endpoints import build_endpoint_description_strings
 
         from config.asgi import application
@@ -44,7 +56,10 @@ class Command(BaseCommand):
         try:
             RestServer(
                 application=application,
-                endpoints=build_endpoint_description_strings(host=host, port=port),
+                endpoints=[
+                    f"{endpoint}:backlog={backlog}"
+                    for endpoint in build_endpoint_description_strings(host=host, port=port)
+                ],
                 server_name="asyncbulk",
             ).run()
         finally:
