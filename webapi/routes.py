@@ -38,12 +38,16 @@ class CallContext:
     integration. `user_type` follows Magento: 1 integration, 2 admin (4 guest on
     the routes open to anyone). `query` is the request's query string (a
     QueryDict in the synchronous API, empty when an operation runs later).
+    `base_url` is the request's own root URL (`https://shop.example.com/`, from its
+    scheme and host), empty when an operation runs later: services that answer URLs
+    (the store configs) derive them from it.
     """
 
     store: Store
     user: AbstractBaseUser | None
     user_type: int = 2
     query: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    base_url: str = field(default="", compare=False)
 
 
 # call(ctx, params, data) -> a JSON-serialisable answer

@@ -73,8 +73,8 @@ class WebapiView(APIView):
       or NotAuthorized (403, "The consumer isn't authorized to access %resources.")
       unless the caller may call `route` (see `execution.check_permission`).
     - `call_context(store) -> CallContext`: the caller in that store scope, with
-      `user_type` from the token (1 integration, 2 admin, 4 guest without token)
-      and `query` the query string.
+      `user_type` from the token (1 integration, 2 admin, 4 guest without token),
+      `query` the query string and `base_url` the request's root URL.
     - `read_json_body() -> Any`: the parsed JSON body, None when empty; 413
       (PayloadTooLarge) over `WEBAPI["MAX_BODY_SIZE"]`, judged on Content-Length
       before reading and never reading more than the limit + 1 byte; 400
@@ -149,6 +149,7 @@ class WebapiView(APIView):
             user=user,
             user_type=token.user_type if token is not None else USER_TYPE_GUEST,
             query=self.request.query_params,
+            base_url=self.request.build_absolute_uri("/"),
         )
 
     def read_json_body(self) -> Any:

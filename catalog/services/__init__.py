@@ -17,6 +17,12 @@ from catalog.services.categories import (
 )
 from catalog.services.customers import AccountManagement, CustomerRepository
 from catalog.services.products import ProductRepository
+from catalog.services.stores import (
+    GroupRepository,
+    StoreConfigManager,
+    StoreRepository,
+    WebsiteRepository,
+)
 
 __all__ = [
     "AccountManagement",
@@ -25,5 +31,9 @@ __all__ = [
     "CategoryLinkRepository",
     "CategoryRepository",
     "CustomerRepository",
+    "GroupRepository",
     "ProductRepository",
+    "StoreConfigManager",
+    "StoreRepository",
+    "WebsiteRepository",
 ]
