@@ -29,6 +29,8 @@ from webapi.exceptions import (
     StoreNotFound,
 )
 from webapi.execution import check_permission, run_route, validate_request
+from webapi.fields import PARAMETER as FIELDS_PARAMETER
+from webapi.fields import filter_fields
 from webapi.models import USER_TYPE_GUEST, AccessToken
 from webapi.routes import CallContext, Route, RouteNotFound, routes
 
@@ -163,7 +165,8 @@ class ServiceView(WebapiView):
     """Run the synchronous route for the method and path; 404 in Magento's shape for anything else.
 
     Order: route (404/405), store (400), permission (401/403), body (413/400),
-    validation (400), then the service call in one transaction.
+    validation (400), then the service call in one transaction. A `fields` query
+    parameter then reduces the answer (`webapi.fields`), as Magento's does.
     """
 
     def serve(self, request, *args, **kwargs) -> Response:
@@ -184,6 +187,9 @@ class ServiceView(WebapiView):
         else:
             data = None
         answer = run_route(route, ctx, params, data)
+        fields = request.query_params.get(FIELDS_PARAMETER)
+        if fields:  # Magento's partial answer, on any route (`webapi.fields`)
+            answer = filter_fields(answer, fields)
         return Response(answer, status=route.status)
 
     get = post = put = patch = delete = head = options = serve
