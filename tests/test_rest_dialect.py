@@ -186,6 +186,22 @@ def test_a_real_date_still_filters_by_date(admin, products):
     assert skus(earlier) == ["A"]
 
 
+def test_a_date_field_takes_a_date_with_a_time_and_refuses_nothing_else(admin):
+    for email, dob in (("old@example.com", "1970-05-01"), ("young@example.com", "2001-05-01")):
+        customer = {"email": email, "firstname": "F", "lastname": "L", "dob": dob}
+        assert admin.post("V1/customers", {"customer": customer}).status_code == 200
+
+    def emails(condition, value):
+        response = admin.get("V1/customers/search", date_filter(condition, value, "DOB"))
+        assert response.status_code == 200, response.content
+        return sorted(item["email"] for item in response.json()["items"])
+
+    assert emails("gt", "1990-01-01 00:00:00") == ["young@example.com"]
+    assert emails("lteq", "1990-01-01") == ["old@example.com"]
+    assert emails("gteq", "None") == ["old@example.com", "young@example.com"]
+    assert emails("lt", "None") == []
+
+
 # --- fields= ------------------------------------------------------------------------------
 
 

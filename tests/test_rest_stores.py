@@ -270,3 +270,13 @@ def test_store_routes_have_no_async_variant(api, admin_token, bulk):
 
     assert response.status_code in (404, 405)
     assert "message" in response.json()
+
+
+def test_the_django_admin_lists_websites_groups_and_store_views(client, admin_user):
+    client.force_login(admin_user)
+
+    for model in ("website", "storegroup", "store"):
+        response = client.get(f"/admin/store/{model}/")
+        assert response.status_code == 200, model
+    assert "Main Website Store" in client.get("/admin/store/storegroup/").content.decode()
+    assert client.get("/admin/store/storegroup/1/change/").status_code == 200

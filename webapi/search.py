@@ -32,6 +32,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Max, Min, Q, QuerySet
 from django.db.models.lookups import Lookup
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from webapi.conf import webapi_settings
 from webapi.exceptions import InputException
@@ -305,6 +306,9 @@ def _convert(target: Any, value: str, name: str) -> Any:
         if moment is not None and timezone.is_naive(moment):
             moment = timezone.make_aware(moment, dt.UTC)
         return moment
+    if isinstance(target, models.DateField):
+        moment = _moment(value)
+        return value if moment is None else moment.date()
     if isinstance(target, models.BooleanField):
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -354,7 +358,15 @@ def _is_date(target: models.DateField, value: str) -> bool:
     try:
         return target.to_python(value.strip()) is not None
     except DjangoValidationError:
-        return False
+        # A date field also takes a date and time (its date part), as MySQL does.
+        return _moment(value) is not None
+
+
+def _moment(value: str) -> dt.datetime | None:
+    try:
+        return parse_datetime(value.strip())
+    except ValueError:
+        return None
 
 
 # Where the zero date stands against every stored date: gt, gteq (and its aliases) and
