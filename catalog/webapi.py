@@ -229,4 +229,7 @@ declare(
     ),
     ("DELETE", "/V1/cmsBlock/:blockId", by(blocks.delete_by_id, "blockId"), "Delete a CMS block."),
 )
-from catalog import webapi_prices  # noqa: E402,F401
+from catalog import (
+    webapi_prices,  # noqa: E402,F401
+    webapi_stores,  # noqa: E402,F401
+)

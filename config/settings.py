@@ -245,6 +245,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# --- Store configuration (store/conf.py) -------------------------------------------
+STORE = section(
+    "STORE",
+    LOCALE="STORE_LOCALE",
+    BASE_CURRENCY="STORE_BASE_CURRENCY",
+    DEFAULT_DISPLAY_CURRENCY="STORE_DEFAULT_DISPLAY_CURRENCY",
+    TIMEZONE="STORE_TIMEZONE",
+    WEIGHT_UNIT="STORE_WEIGHT_UNIT",
+    BASE_URL="STORE_BASE_URL",
+    SECURE_BASE_URL="STORE_SECURE_BASE_URL",
+)
+
 # --- Message queues (queues/conf.py) ----------------------------------------------
 QUEUES = section(
     "QUEUES",

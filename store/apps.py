@@ -2,7 +2,12 @@ from django.apps import AppConfig
 
 
 class StoreConfig(AppConfig):
-    """Websites and store views: the scopes values can be set in."""
+    """Websites, store groups and store views: the scopes values can be set in."""
 
     name = "store"
     verbose_name = "Stores"
+
+    def ready(self) -> None:
+        from store.conf import store_settings
+
+        store_settings.validate()  # a malformed STORE_* variable stops start-up here

@@ -297,11 +297,18 @@ def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaul
     from dashboard.conf import dashboard_settings
     from operations.conf import operations_settings
     from queues.conf import queue_settings
+    from store.conf import store_settings
     from webapi.conf import webapi_settings
 
     app_settings = {
         s.name: s
-        for s in (queue_settings, operations_settings, webapi_settings, dashboard_settings)
+        for s in (
+            queue_settings,
+            operations_settings,
+            webapi_settings,
+            dashboard_settings,
+            store_settings,
+        )
     }
     documented = _readme_variables()
     assert sorted(documented) == sorted(VARIABLES)

@@ -83,7 +83,7 @@ def test_schema_lists_the_admin_token_route_without_security(schema):
 
 def test_schema_has_each_route_with_parameters_body_and_bearer_security(schema):
     operation = schema["paths"]["/rest/{store}/V1/test-schema/widgets/{widgetId}"]["put"]
-    assert [p["name"] for p in operation["parameters"]] == ["store", "widgetId"]
+    assert [p["name"] for p in operation["parameters"]] == ["store", "widgetId", "fields"]
     assert operation["security"] == [{"bearerAuth": []}]
     assert "rest.change_integration" in operation["description"]
     ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]

@@ -38,12 +38,16 @@ class CallContext:
     integration. `user_type` follows Magento: 1 integration, 2 admin (4 guest on
     the routes open to anyone). `query` is the request's query string (a
     QueryDict in the synchronous API, empty when an operation runs later).
+    `base_url` is the request's own root URL (`https://shop.example.com/`, from its
+    scheme and host), empty when an operation runs later: services that answer URLs
+    (the store configs) derive them from it.
     """
 
     store: Store
     user: AbstractBaseUser | None
     user_type: int = 2
     query: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    base_url: str = field(default="", compare=False)
 
 
 # call(ctx, params, data) -> a JSON-serialisable answer
@@ -208,7 +212,9 @@ class RouteRegistry:
         """Return the route and its parameters for a synchronous call.
 
         Raise `RouteNotFound` when no route has this path, `MethodNotAllowed`
-        (with the allowed methods) when the path exists under other methods.
+        (with the allowed methods) when the path exists under other methods. Literal
+        segments win over parameters whatever the method: a path that matches a route
+        with a literal where another has a parameter only ever reaches the first.
         """
         segments = _split(path)
         return self._find(method, path, self._routes, lambda route: route.match(segments))
@@ -226,8 +232,12 @@ class RouteRegistry:
                 return {} if route.match_bulk(segments) else None
             return route.match(segments)
 
-        candidates = [r for r in self._routes if r.async_enabled]
-        return self._find(method, path, candidates, match)
+        # Every route takes part in deciding the path's shape (a literal GET route
+        # shadows a parameter write route as it does in the synchronous API); only
+        # the asynchronous ones can be called or offered in a 405.
+        return self._find(
+            method, path, self._routes, match, usable=lambda route: route.async_enabled
+        )
 
     @staticmethod
     def _find(
@@ -235,11 +245,22 @@ class RouteRegistry:
         path: str,
         candidates: Iterable[Route],
         match: Callable[[Route], dict[str, str] | None],
+        usable: Callable[[Route], bool] = lambda route: True,
     ) -> tuple[Route, dict[str, str]]:
+        # Candidates come most specific first. The first path that matches decides the
+        # shape: a literal segment is never read as a parameter, under any method
+        # (`PUT /V1/products/special-price` is a 405, not an update of SKU
+        # "special-price"); other methods of that same path are what a 405 allows.
         allowed: list[str] = []
+        shape: tuple[int, ...] | None = None
         for route in candidates:
+            if shape is not None and route.specificity != shape:
+                continue
             params = match(route)
             if params is None:
+                continue
+            shape = route.specificity
+            if not usable(route):
                 continue
             if route.method == method.upper():
                 return route, params

@@ -45,6 +45,14 @@ SEARCH_PARAMETER = {
     "[field|value|condition_type]`, `searchCriteria[sortOrders][N][field|direction]`, "
     "`searchCriteria[pageSize]`, `searchCriteria[currentPage]` (see docs/api.md).",
 }
+FIELDS_PARAMETER = {
+    "name": "fields",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Magento's partial answer: the keys to keep, nested in brackets "
+    "(`items[sku,name],total_count`; see docs/api.md).",
+}
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -220,6 +228,7 @@ class RegistrySchemaGenerator(SchemaGenerator):
         parameters = self._parameters(route)
         if route.search:
             parameters.append(SEARCH_PARAMETER)
+        parameters.append(FIELDS_PARAMETER)
         operation["parameters"] = parameters
         if body is not None:
             operation["requestBody"] = {

@@ -18,6 +18,7 @@ with its ORM lookup. snake_case and camelCase keys (`filter_groups`/`filterGroup
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Max, Min, Q, QuerySet
 from django.db.models.lookups import Lookup
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from webapi.conf import webapi_settings
 from webapi.exceptions import InputException
@@ -124,8 +127,11 @@ def search(
     `fields` maps each API field name to its ORM lookup (`"category_id":
     "category_links__category"`). An unknown field, condition type or direction,
     or a value the field cannot hold, raises InputException (400). The page size
-    is capped at `WEBAPI["SEARCH_MAX_PAGE_SIZE"]`, which is also the default. A
-    page past the last one is empty (Magento would repeat the last page).
+    is capped at `WEBAPI["SEARCH_MAX_PAGE_SIZE"]`, which is also the default (and
+    what page size 0 means). A current page under 1 is page 1; a page past the last
+    one is empty with the true `total_count`, as Magento 2.4 answers it (before 2.4,
+    its collections repeated the last page; 2.4 keeps that only for its storefront
+    pagers, in the Theme module's `Plugin/Data/Collection.php`).
     """
     criteria = parse_search_criteria(query_params)
     queryset, needs_distinct = _filter(queryset, criteria, fields)
@@ -135,7 +141,7 @@ def search(
     total_count = queryset.count()
     limit = webapi_settings.SEARCH_MAX_PAGE_SIZE
     page_size = min(criteria.page_size or limit, limit)
-    offset = (criteria.current_page - 1) * page_size
+    offset = (max(criteria.current_page, 1) - 1) * page_size
     # Past the last page there is nothing to read (and a huge offset overflows the database's).
     items = list(queryset[offset : offset + page_size]) if offset < total_count else []
     return SearchPage(items, total_count, criteria.echo(page_size))
@@ -179,9 +185,11 @@ def parse_search_criteria(query_params: Mapping[str, Any]) -> SearchCriteria:
             raise InputException('The sort direction "%1" is not ASC or DESC.', [direction])
         criteria.sort_orders.append((str(raw["field"]), direction))
     if "page_size" in tree:
-        criteria.page_size = _positive_int(tree["page_size"], "pageSize")
+        # 0 is no limit on Magento (here: the largest page, WEBAPI["SEARCH_MAX_PAGE_SIZE"]).
+        criteria.page_size = _integer(tree["page_size"], "pageSize", minimum=0) or None
     if "current_page" in tree:
-        criteria.current_page = _positive_int(tree["current_page"], "currentPage")
+        # Magento reads any page under 1 (0, -3) as page 1 and echoes the number given.
+        criteria.current_page = _integer(tree["current_page"], "currentPage")
     return criteria
 
 
@@ -234,12 +242,20 @@ def _check_length(value: str, condition: str, name: str) -> None:
         )
 
 
-def _positive_int(value: Any, name: str) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        number = 0
-    if number < 1:
+def _integer(value: Any, name: str, minimum: int | None = None) -> int:
+    """Return `value` as an int; InputException if it is none (or under `minimum`).
+
+    A number of more than 30 digits stands for 10**30 (or its negative): far past any
+    page, and int() of thousands of digits costs time.
+    """
+    text = str(value).strip()
+    if not _INTEGER.fullmatch(text):
+        raise InputException(INVALID, {"value": value, "fieldName": f"{ROOT}[{name}]"})
+    if len(text.lstrip("+-")) > 30:
+        number = -(10**30) if text.startswith("-") else 10**30
+    else:
+        number = int(text)
+    if minimum is not None and number < minimum:
         raise InputException(INVALID, {"value": value, "fieldName": f"{ROOT}[{name}]"})
     return number
 
@@ -248,13 +264,18 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 def _lookup(fields: Mapping[str, str], name: str) -> str:
-    try:
+    """Return the ORM lookup of API field `name`, matched case-insensitively (`SKU`,
+    `Sku`: `sku`), as Magento's MySQL columns match whatever the case."""
+    if name in fields:
         return fields[name]
-    except KeyError:
-        raise InputException(
-            'The field "%fieldName" can\'t be searched or sorted. Use one of: %fields.',
-            {"fieldName": name, "fields": ", ".join(sorted(fields))},
-        ) from None
+    folded = name.casefold()
+    for known, lookup in fields.items():
+        if known.casefold() == folded:
+            return lookup
+    raise InputException(
+        'The field "%fieldName" can\'t be searched or sorted. Use one of: %fields.',
+        {"fieldName": name, "fields": ", ".join(sorted(fields))},
+    )
 
 
 def _target(model: type[models.Model], lookup: str) -> tuple[models.Field | None, bool]:
@@ -276,6 +297,18 @@ def _target(model: type[models.Model], lookup: str) -> tuple[models.Field | None
 
 
 def _convert(target: Any, value: str, name: str) -> Any:
+    if isinstance(target, models.DateTimeField):
+        # Magento's dates are UTC: a value without a zone is read as UTC.
+        try:
+            moment = target.to_python(value.strip())
+        except DjangoValidationError:
+            return value  # not a date: the field's own conversion refuses it
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, dt.UTC)
+        return moment
+    if isinstance(target, models.DateField):
+        moment = _moment(value)
+        return value if moment is None else moment.date()
     if isinstance(target, models.BooleanField):
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -313,10 +346,42 @@ def _condition(f: Filter, lookup: str, target: Any, connection: BaseDatabaseWrap
     if ct in ("like", "nlike"):
         q = like_q(lookup, f.value)
         return ~q if ct == "nlike" else q
+    if isinstance(target, models.DateField) and not _is_date(target, f.value):
+        return _not_a_date(ct, lookup)
     value = _convert(target, f.value, f.field)
     if ct == "neq":
         return ~Q(**{lookup: value})
     return Q(**{f"{lookup}__{_COMPARISONS[ct]}": value})
+
+
+def _is_date(target: models.DateField, value: str) -> bool:
+    try:
+        return target.to_python(value.strip()) is not None
+    except DjangoValidationError:
+        # A date field also takes a date and time (its date part), as MySQL does.
+        return _moment(value) is not None
+
+
+def _moment(value: str) -> dt.datetime | None:
+    try:
+        return parse_datetime(value.strip())
+    except ValueError:
+        return None
+
+
+# Where the zero date stands against every stored date: gt, gteq (and its aliases) and
+# neq hold for every row that has a date; eq, lt and lteq hold for none.
+_AFTER_ZERO_DATE = {"gt", "gteq", "moreq", "from", "neq"}
+
+
+def _not_a_date(condition_type: str, lookup: str) -> Q:
+    """Return the condition `date <condition_type> <not a date>` as MariaDB evaluates it
+    under Magento: the value (`None`, `abc`, empty) becomes the zero date
+    `0000-00-00 00:00:00`, earlier than any date, so `updated_at gteq None` is every
+    row whose `updated_at` is set. NULL dates match nothing, as in SQL."""
+    if condition_type in _AFTER_ZERO_DATE:
+        return Q(**{f"{lookup}__isnull": False})
+    return Q(pk__in=[])
 
 
 def _may_be_stored(target: Any, value: Any, connection: BaseDatabaseWrapper) -> bool:

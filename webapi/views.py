@@ -29,6 +29,8 @@ from webapi.exceptions import (
     StoreNotFound,
 )
 from webapi.execution import check_permission, run_route, validate_request
+from webapi.fields import PARAMETER as FIELDS_PARAMETER
+from webapi.fields import filter_fields
 from webapi.models import USER_TYPE_GUEST, AccessToken
 from webapi.routes import CallContext, Route, RouteNotFound, routes
 
@@ -73,8 +75,8 @@ class WebapiView(APIView):
       or NotAuthorized (403, "The consumer isn't authorized to access %resources.")
       unless the caller may call `route` (see `execution.check_permission`).
     - `call_context(store) -> CallContext`: the caller in that store scope, with
-      `user_type` from the token (1 integration, 2 admin, 4 guest without token)
-      and `query` the query string.
+      `user_type` from the token (1 integration, 2 admin, 4 guest without token),
+      `query` the query string and `base_url` the request's root URL.
     - `read_json_body() -> Any`: the parsed JSON body, None when empty; 413
       (PayloadTooLarge) over `WEBAPI["MAX_BODY_SIZE"]`, judged on Content-Length
       before reading and never reading more than the limit + 1 byte; 400
@@ -149,6 +151,7 @@ class WebapiView(APIView):
             user=user,
             user_type=token.user_type if token is not None else USER_TYPE_GUEST,
             query=self.request.query_params,
+            base_url=self.request.build_absolute_uri("/"),
         )
 
     def read_json_body(self) -> Any:
@@ -162,7 +165,8 @@ class ServiceView(WebapiView):
     """Run the synchronous route for the method and path; 404 in Magento's shape for anything else.
 
     Order: route (404/405), store (400), permission (401/403), body (413/400),
-    validation (400), then the service call in one transaction.
+    validation (400), then the service call in one transaction. A `fields` query
+    parameter then reduces the answer (`webapi.fields`), as Magento's does.
     """
 
     def serve(self, request, *args, **kwargs) -> Response:
@@ -183,6 +187,9 @@ class ServiceView(WebapiView):
         else:
             data = None
         answer = run_route(route, ctx, params, data)
+        fields = request.query_params.get(FIELDS_PARAMETER)
+        if fields:  # Magento's partial answer, on any route (`webapi.fields`)
+            answer = filter_fields(answer, fields)
         return Response(answer, status=route.status)
 
     get = post = put = patch = delete = head = options = serve

@@ -23,6 +23,12 @@ from catalog.services.prices import (
     TierPriceStorage,
 )
 from catalog.services.products import ProductRepository
+from catalog.services.stores import (
+    GroupRepository,
+    StoreConfigManager,
+    StoreRepository,
+    WebsiteRepository,
+)
 
 __all__ = [
     "AccountManagement",
@@ -33,7 +39,11 @@ __all__ = [
     "CategoryRepository",
     "CostStorage",
     "CustomerRepository",
+    "GroupRepository",
     "ProductRepository",
     "SpecialPriceStorage",
     "TierPriceStorage",
+    "StoreConfigManager",
+    "StoreRepository",
+    "WebsiteRepository",
 ]
