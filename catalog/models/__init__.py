@@ -8,6 +8,14 @@ from catalog.models.categories import (
 )
 from catalog.models.cms import Block
 from catalog.models.customers import Customer
+from catalog.models.inventory import (
+    DEFAULT_SOURCE_CODE,
+    DEFAULT_STOCK_ID,
+    QTY_PRODUCT_TYPES,
+    Source,
+    SourceItem,
+    StockItem,
+)
 from catalog.models.products import (
     PRODUCT_TYPES,
     STORE_SCOPED_ATTRIBUTES,
@@ -17,7 +25,10 @@ from catalog.models.products import (
 
 __all__ = [
     "DEFAULT_CATEGORY_ID",
+    "DEFAULT_SOURCE_CODE",
+    "DEFAULT_STOCK_ID",
     "PRODUCT_TYPES",
+    "QTY_PRODUCT_TYPES",
     "ROOT_CATEGORY_ID",
     "STORE_SCOPED_ATTRIBUTES",
     "Block",
@@ -26,4 +37,7 @@ __all__ = [
     "Customer",
     "Product",
     "ProductStoreValue",
+    "Source",
+    "SourceItem",
+    "StockItem",
 ]

@@ -16,6 +16,14 @@ from catalog.services.categories import (
     CategoryRepository,
 )
 from catalog.services.customers import AccountManagement, CustomerRepository
+from catalog.services.inventory import (
+    GetProductSalableQty,
+    SourceItemRepository,
+    SourceItemsDelete,
+    SourceItemsSave,
+    SourceRepository,
+    StockRegistry,
+)
 from catalog.services.products import ProductRepository
 
 __all__ = [
@@ -25,5 +33,11 @@ __all__ = [
     "CategoryLinkRepository",
     "CategoryRepository",
     "CustomerRepository",
+    "GetProductSalableQty",
     "ProductRepository",
+    "SourceItemRepository",
+    "SourceItemsDelete",
+    "SourceItemsSave",
+    "SourceRepository",
+    "StockRegistry",
 ]
