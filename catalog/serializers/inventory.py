@@ -9,6 +9,7 @@ from typing import Any
 
 from catalog.models import Source, SourceItem, StockItem
 from catalog.serializers.fields import (
+    REQUIRED,
     AnyObject,
     AnyValue,
     Bool,
@@ -109,6 +110,11 @@ class StockItemRequest(RequestSerializer):
         {"stockItem": STOCK_ITEM.but(required=True), "productSku": Str(), "itemId": Str()},
         strict=False,
     )
+
+    def check_params(self, data: dict[str, Any], params: Mapping[str, str]) -> None:
+        # A bulk item names its product in the body (`byProductSku`).
+        if not (params.get("productSku") or data.get("productSku")):
+            raise Invalid(REQUIRED, {"fieldName": "productSku"}, ("productSku",))
 
 
 # -- MSI source items -------------------------------------------------------------------
