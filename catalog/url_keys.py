@@ -76,9 +76,9 @@ _GREEK = dict(
 _GREEK.update({"θ": "th", "χ": "ch", "ψ": "ps"})
 
 _TABLE: dict[str, str] = dict(_SPECIAL)
-for _lower, _ascii in (*_CYRILLIC.items(), *_GREEK.items()):
-    _TABLE[_lower] = _ascii
-    _TABLE.setdefault(_lower.upper(), _ascii)
+for _letter, _latin in (*_CYRILLIC.items(), *_GREEK.items()):
+    _TABLE[_letter] = _latin
+    _TABLE.setdefault(_letter.upper(), _latin)
 _TABLE["Й"] = "y"
 _TABLE["Υ"] = "y"
 

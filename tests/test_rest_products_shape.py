@@ -206,9 +206,7 @@ def categories(admin):
     ]
 
 
-def test_category_ids_written_as_a_custom_attribute_replace_the_category_links(
-    admin, categories
-):
+def test_category_ids_written_as_a_custom_attribute_replace_the_category_links(admin, categories):
     shirts, sale, new = categories
     admin.post(
         "all/V1/products",
@@ -250,13 +248,13 @@ def test_category_ids_on_create_accept_a_comma_separated_string(admin, categorie
 
     body = admin.post(
         "all/V1/products",
-        minimal(custom_attributes=[{"attribute_code": "category_ids", "value": f"{shirts},{sale}"}]),
+        minimal(
+            custom_attributes=[{"attribute_code": "category_ids", "value": f"{shirts},{sale}"}]
+        ),
     ).json()
 
     assert attributes(body)["category_ids"] == [str(shirts), str(sale)]
-    assert admin.get("all/V1/products/MIN-1").json()["extension_attributes"][
-        "category_links"
-    ] == [
+    assert admin.get("all/V1/products/MIN-1").json()["extension_attributes"]["category_links"] == [
         {"position": 0, "category_id": str(shirts)},
         {"position": 0, "category_id": str(sale)},
     ]
@@ -340,7 +338,9 @@ def test_a_search_renders_its_page_with_a_fixed_number_of_queries(admin, categor
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_async_and_bulk_saves_record_the_full_product_answer(api, admin_token, db_ops_topology):
-    single = api.post("all/async/V1/products", minimal("ASYNC-1", name="Async one"), token=admin_token)
+    single = api.post(
+        "all/async/V1/products", minimal("ASYNC-1", name="Async one"), token=admin_token
+    )
     _response, bulk = bulk_post(
         api,
         "all/async/bulk/V1/products",

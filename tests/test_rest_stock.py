@@ -245,8 +245,16 @@ def test_the_salable_quantity_follows_quantity_status_and_min_qty(admin):
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
-        ("NOPE/1", 404, "The product that was requested doesn't exist. Verify the product and try again."),
-        ("CONF/1", 400, "Can't check requested quantity for products without Source Items support."),
+        (
+            "NOPE/1",
+            404,
+            "The product that was requested doesn't exist. Verify the product and try again.",
+        ),
+        (
+            "CONF/1",
+            400,
+            "Can't check requested quantity for products without Source Items support.",
+        ),
         ("SAL2/2", 404, 'Stock with id "%value" does not exist.'),
     ],
 )
@@ -315,7 +323,12 @@ def test_deleting_the_default_source_item_empties_the_legacy_stock(admin):
 
     response = admin.post(
         "V1/inventory/source-items-delete",
-        {"sourceItems": [{"sku": "DEL", "source_code": "default"}, {"sku": "NONE", "source_code": "x"}]},
+        {
+            "sourceItems": [
+                {"sku": "DEL", "source_code": "default"},
+                {"sku": "NONE", "source_code": "x"},
+            ]
+        },
     )
 
     assert response.status_code == 200 and response.json() == []
@@ -359,12 +372,22 @@ def test_a_deleted_product_takes_its_stock_with_it(admin):
     [
         ("get", "V1/stockItems/P", None, "catalog.view_stockitem"),
         ("get", "V1/stockStatuses/P", None, "catalog.view_stockitem"),
-        ("put", "V1/products/P/stockItems/1", {"stockItem": {"qty": 1}}, "catalog.change_stockitem"),
+        (
+            "put",
+            "V1/products/P/stockItems/1",
+            {"stockItem": {"qty": 1}},
+            "catalog.change_stockitem",
+        ),
         ("get", "V1/inventory/get-product-salable-quantity/P/1", None, "catalog.view_stockitem"),
         ("get", "V1/inventory/sources", None, "catalog.view_source"),
         ("get", "V1/inventory/sources/default", None, "catalog.view_source"),
         ("get", "V1/inventory/source-items", None, "catalog.view_sourceitem"),
-        ("post", "V1/inventory/source-items", {"sourceItems": [item("P", 1)]}, "catalog.change_sourceitem"),
+        (
+            "post",
+            "V1/inventory/source-items",
+            {"sourceItems": [item("P", 1)]},
+            "catalog.change_sourceitem",
+        ),
         (
             "post",
             "V1/inventory/source-items-delete",
@@ -432,7 +455,9 @@ def test_a_bulk_of_source_items_applies_the_valid_ones_and_fails_the_unknown_one
     )
     assert operations[3].result_message == "Could not save Source Item"
     assert json.loads(operations[0].result_serialized_data) == []
-    stock = {s.product.sku: (s.qty, s.is_in_stock) for s in StockItem.objects.select_related("product")}
+    stock = {
+        s.product.sku: (s.qty, s.is_in_stock) for s in StockItem.objects.select_related("product")
+    }
     assert stock == {"B-1": (11, True), "B-2": (22, True), "B-3": (33, False)}
     assert not Product.objects.filter(sku="GHOST").exists()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from catalog.models import Source, SourceItem, StockItem
 from catalog.serializers.fields import (
@@ -161,15 +161,13 @@ SOURCE_ITEM_KEY = Obj(
     },
     class_name="Magento\\InventoryApi\\Api\\Data\\SourceItemInterface",
 )
-SOURCE_ITEM = SOURCE_ITEM_KEY.but(name="SourceItem", validate=_check_source_item)
+SOURCE_ITEM = cast(Obj, SOURCE_ITEM_KEY.but(name="SourceItem", validate=_check_source_item))
 
 
 class SourceItemsRequest(RequestSerializer):
     """`{"sourceItems": [...]}` for POST /V1/inventory/source-items."""
 
-    spec = Obj(
-        "SourceItemsBody", {"sourceItems": ListOf(SOURCE_ITEM, required=True)}, strict=False
-    )
+    spec = Obj("SourceItemsBody", {"sourceItems": ListOf(SOURCE_ITEM, required=True)}, strict=False)
 
 
 class SourceItemsDeleteRequest(RequestSerializer):
