@@ -110,7 +110,9 @@ class ProductRepository:
         the default value; in a store view its own value, which overrides the
         default there. A new product's values are always the defaults, whatever
         the store (see docs/catalog.md, "Store scope").
-        Return the product as read in the caller's store.
+        The `url_key` and `category_ids` custom attributes set the product's URL key
+        and category links, `extension_attributes.stock_item` its stock (see
+        docs/api_stock.md). Return the product as read in the caller's store.
         """
         data = clean(PRODUCT, product_data)
         body_sku = data.get("sku")
