@@ -199,8 +199,8 @@ def test_an_unknown_source_is_404(admin):
 
     assert response.status_code == 404
     assert response.json() == {
-        "message": 'Source with code "%1" does not exist.',
-        "parameters": ["warehouse-9"],
+        "message": 'Source with code "%value" does not exist.',
+        "parameters": {"value": "warehouse-9"},
     }
 
 

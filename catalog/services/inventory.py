@@ -62,7 +62,7 @@ PRODUCT_SKU_NOT_FOUND = 'Product with SKU "%1" does not exist'
 PRODUCT_NOT_FOUND = (
     "The product that was requested doesn't exist. Verify the product and try again."
 )
-SOURCE_NOT_FOUND = 'Source with code "%1" does not exist.'
+SOURCE_NOT_FOUND = 'Source with code "%value" does not exist.'
 STOCK_NOT_FOUND = 'Stock with id "%value" does not exist.'
 INPUT_EMPTY = "Input data is empty"
 COULD_NOT_SAVE = "Could not save Source Item"
@@ -218,7 +218,7 @@ class SourceRepository:
     def get(cls, ctx: CallContext, source_code: str) -> dict[str, Any]:
         source = Source.objects.filter(source_code=source_code).first()
         if source is None:
-            raise NoSuchEntityException(SOURCE_NOT_FOUND, [source_code])
+            raise NoSuchEntityException(SOURCE_NOT_FOUND, {"value": source_code})
         return render_source(source)
 
     @classmethod
