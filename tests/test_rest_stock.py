@@ -492,3 +492,23 @@ def test_stock_items_update_asynchronously_and_in_bulk_by_product_sku(
     failed = Operation.objects.get(status=OperationStatus.NOT_RETRIABLY_FAILED)
     assert failed.result_message == 'Product with SKU "NOPE" does not exist'
     assert SourceItem.objects.get(product__sku="A-2").quantity == 9
+
+
+# --- the Django admin ----------------------------------------------------------------------------
+
+
+def test_the_admin_shows_stock_but_leaves_its_changes_to_the_api(admin, admin_client):
+    make_product(admin, "ADM", qty=2, is_in_stock=True)
+    item_id = StockItem.objects.get(product__sku="ADM").item_id
+
+    for path in (
+        "/admin/catalog/stockitem/",
+        f"/admin/catalog/stockitem/{item_id}/change/",
+        "/admin/catalog/sourceitem/",
+        "/admin/catalog/source/default/change/",
+    ):
+        assert admin_client.get(path).status_code == 200, path
+    assert admin_client.get("/admin/catalog/stockitem/add/").status_code == 403
+    refused = admin_client.post(f"/admin/catalog/stockitem/{item_id}/change/", {"qty": "99"})
+    assert refused.status_code == 403
+    assert StockItem.objects.get(item_id=item_id).qty == 2
