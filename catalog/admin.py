@@ -16,6 +16,9 @@ from catalog.models import (
     Customer,
     Product,
     ProductStoreValue,
+    Source,
+    SourceItem,
+    StockItem,
 )
 
 
@@ -73,3 +76,38 @@ class BlockAdmin(admin.ModelAdmin):
     list_filter = ("active",)
     search_fields = ("identifier", "title", "content")
     readonly_fields = ("creation_time", "update_time")
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("source_code", "name", "enabled", "country_id", "postcode")
+    list_filter = ("enabled",)
+    search_fields = ("source_code", "name")
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Stock is shown here but changed only through the API: a product's stock item and
+    its `default` source item are written together by `catalog.services.inventory`."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StockItem)
+class StockItemAdmin(_ReadOnlyAdmin):
+    list_display = ("item_id", "product", "qty", "is_in_stock", "manage_stock", "backorders")
+    list_filter = ("is_in_stock",)
+    search_fields = ("product__sku",)
+
+
+@admin.register(SourceItem)
+class SourceItemAdmin(_ReadOnlyAdmin):
+    list_display = ("product", "source", "quantity", "status")
+    list_filter = ("source", "status")
+    search_fields = ("product__sku",)

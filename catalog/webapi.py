@@ -229,7 +229,5 @@ declare(
     ),
     ("DELETE", "/V1/cmsBlock/:blockId", by(blocks.delete_by_id, "blockId"), "Delete a CMS block."),
 )
-from catalog import (
-    webapi_prices,  # noqa: E402,F401
-    webapi_stores,  # noqa: E402,F401
-)
+# The other areas' routes, each declared in a module of its own.
+from catalog import webapi_prices, webapi_stock, webapi_stores  # noqa: E402,F401

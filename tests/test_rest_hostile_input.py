@@ -43,8 +43,12 @@ def admin(api, admin_token):
             "value",
         ),
         (
-            {"sku": "A", "name": "N", "extension_attributes": {"stock_item": {"q\u0000": 1}}},
-            "stock_item",
+            {
+                "sku": "A",
+                "name": "N",
+                "extension_attributes": {"stock_item": {"low_stock_date": "2024\u0000"}},
+            },
+            "low_stock_date",
         ),
     ],
 )

@@ -9,6 +9,14 @@ from catalog.models.categories import (
 from catalog.models.cms import Block
 from catalog.models.customers import Customer
 from catalog.models.prices import ALL_GROUPS, ALL_WEBSITES_ID, CUSTOMER_GROUPS, TierPrice
+from catalog.models.inventory import (
+    DEFAULT_SOURCE_CODE,
+    DEFAULT_STOCK_ID,
+    QTY_PRODUCT_TYPES,
+    Source,
+    SourceItem,
+    StockItem,
+)
 from catalog.models.products import (
     PRODUCT_TYPES,
     STORE_SCOPED_ATTRIBUTES,
@@ -21,7 +29,10 @@ __all__ = [
     "ALL_WEBSITES_ID",
     "CUSTOMER_GROUPS",
     "DEFAULT_CATEGORY_ID",
+    "DEFAULT_SOURCE_CODE",
+    "DEFAULT_STOCK_ID",
     "PRODUCT_TYPES",
+    "QTY_PRODUCT_TYPES",
     "ROOT_CATEGORY_ID",
     "STORE_SCOPED_ATTRIBUTES",
     "Block",
@@ -31,4 +42,7 @@ __all__ = [
     "Product",
     "ProductStoreValue",
     "TierPrice",
+    "Source",
+    "SourceItem",
+    "StockItem",
 ]

@@ -39,7 +39,9 @@ class Product(models.Model):
     # [{"attribute_code": "color", "value": "red"}, ...]; merged by code on update.
     custom_attributes = models.JSONField(default=list, blank=True)
     website_ids = models.JSONField(default=list, blank=True)
-    stock_item = models.JSONField(null=True, blank=True)
+    # Magento's `url_key` (store-view scoped there, global here): unique, so that two
+    # products never answer the same URL; generated from the name when not given.
+    url_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

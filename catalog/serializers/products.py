@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.models import PRODUCT_TYPES, Product
+from catalog.models import PRODUCT_TYPES, Product, StockItem
 from catalog.serializers.fields import (
-    AnyObject,
     AnyValue,
     Int,
     Invalid,
@@ -17,6 +16,7 @@ from catalog.serializers.fields import (
     RequestSerializer,
     Str,
 )
+from catalog.serializers.inventory import STOCK_ITEM, render_stock_item
 from catalog.serializers.render import decimal_out, timestamp
 
 PRODUCT_CLASS = "Magento\\Catalog\\Api\\Data\\ProductInterface"
@@ -58,8 +58,8 @@ PRODUCT_EXTENSION = Obj(
     {
         "website_ids": ListOf(Int(min_value=1)),
         "category_links": ListOf(CATEGORY_LINK),
-        # Accepted and kept as sent, so that clients sending stock data keep working.
-        "stock_item": AnyObject(),
+        # Saved into the product's legacy stock item (and its `default` source item).
+        "stock_item": STOCK_ITEM,
     },
     class_name="Magento\\Catalog\\Api\\Data\\ProductExtensionInterface",
 )
@@ -120,27 +120,68 @@ class ProductRequest(RequestSerializer):
             )
 
 
+# System attributes Magento answers for every simple product, with the value a product
+# created without them gets (Catalog's and Msrp's defaults). `url_key` and
+# `category_ids` are not stored as custom attributes: see `system_attributes`.
+DEFAULT_ATTRIBUTES = (
+    ("options_container", "container2"),
+    ("msrp_display_actual_price_type", "0"),
+    ("required_options", "0"),
+    ("has_options", "0"),
+    ("tax_class_id", "2"),
+)
+# Codes a client writes as custom attributes that live elsewhere on the product.
+URL_KEY, CATEGORY_IDS = "url_key", "category_ids"
+
+
+def system_attributes(
+    product: Product, category_links: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """Return the product's custom attributes as Magento answers them: its own, then the
+    system ones it has no value of (defaults), its `url_key` and its `category_ids`
+    (its category links, as strings)."""
+    own = [a for a in product.custom_attributes or () if a["attribute_code"] != URL_KEY]
+    codes = {a["attribute_code"] for a in own}
+    answer = list(own)
+    for code, default in DEFAULT_ATTRIBUTES:
+        if code not in codes:
+            answer.append({"attribute_code": code, "value": default})
+    if product.url_key:
+        answer.append({"attribute_code": URL_KEY, "value": product.url_key})
+    answer.append(
+        {"attribute_code": CATEGORY_IDS, "value": [str(c) for c, _position in category_links]}
+    )
+    return answer
+
+
 def render_product(
     product: Product,
     *,
     name: str | None = None,
     category_links: list[tuple[int, int]] | None = None,
+    stock_item: StockItem | None = None,
 ) -> dict[str, Any]:
     """Return Magento's product answer.
 
     `name` is the name in the caller's store (default: the product's default name);
-    `category_links` the (category_id, position) pairs (default: none). Nulls are
-    left out, as Magento's output leaves them out.
+    `category_links` the (category_id, position) pairs (default: none); `stock_item`
+    the product's legacy stock item (default: `product.stock_item`, which callers
+    rendering many products fetch with `select_related("stock_item")`). Nulls are left
+    out, as Magento's output leaves them out.
     """
+    links = category_links or []
     extension: dict[str, Any] = {
         "website_ids": list(product.website_ids or []),
         "category_links": [
             {"position": position, "category_id": str(category_id)}
-            for category_id, position in (category_links or [])
+            for category_id, position in links
         ],
     }
-    if product.stock_item:
-        extension["stock_item"] = product.stock_item
+    if stock_item is None:
+        # A product made outside the service layer (the Django admin) may have none
+        # yet: it answers Magento's defaults until its stock is first saved.
+        stock_item = getattr(product, "stock_item", None) or StockItem(product=product)
+    extension["stock_item"] = render_stock_item(stock_item)
     answer: dict[str, Any] = {
         "id": product.pk,
         "sku": product.sku,
@@ -161,5 +202,5 @@ def render_product(
     answer["options"] = []
     answer["media_gallery_entries"] = []
     answer["tier_prices"] = []
-    answer["custom_attributes"] = list(product.custom_attributes or [])
+    answer["custom_attributes"] = system_attributes(product, links)
     return answer

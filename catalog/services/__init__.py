@@ -16,6 +16,14 @@ from catalog.services.categories import (
     CategoryRepository,
 )
 from catalog.services.customers import AccountManagement, CustomerRepository
+from catalog.services.inventory import (
+    GetProductSalableQty,
+    SourceItemRepository,
+    SourceItemsDelete,
+    SourceItemsSave,
+    SourceRepository,
+    StockRegistry,
+)
 from catalog.services.prices import (
     BasePriceStorage,
     CostStorage,
@@ -39,11 +47,17 @@ __all__ = [
     "CategoryRepository",
     "CostStorage",
     "CustomerRepository",
+    "GetProductSalableQty",
     "GroupRepository",
     "ProductRepository",
+    "SourceItemRepository",
+    "SourceItemsDelete",
+    "SourceItemsSave",
+    "SourceRepository",
     "SpecialPriceStorage",
-    "TierPriceStorage",
+    "StockRegistry",
     "StoreConfigManager",
     "StoreRepository",
+    "TierPriceStorage",
     "WebsiteRepository",
 ]

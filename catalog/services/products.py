@@ -9,7 +9,14 @@ from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from catalog.models import Category, CategoryProduct, Product, ProductStoreValue
-from catalog.serializers.products import PRODUCT, SKU_MISMATCH, render_product
+from catalog.serializers.fields import INVALID_VALUE
+from catalog.serializers.products import (
+    CATEGORY_IDS,
+    PRODUCT,
+    SKU_MISMATCH,
+    URL_KEY,
+    render_product,
+)
 from catalog.services.base import (
     clean,
     insert_unless_taken,
@@ -17,8 +24,10 @@ from catalog.services.base import (
     search,
     writes,
 )
+from catalog.services.inventory import save_stock_item
+from catalog.url_keys import format_url_key
 from store.models import ADMIN_STORE_ID, Website
-from webapi.exceptions import InputException, NoSuchEntityException
+from webapi.exceptions import InputException, InputMismatchException, NoSuchEntityException
 
 if TYPE_CHECKING:
     from webapi.routes import CallContext
@@ -34,6 +43,7 @@ CATEGORY_NOT_FOUND = (
     'The category with id "%1" that was requested doesn\'t exist. '
     "Verify the category and try again."
 )
+URL_KEY_TAKEN = "URL key for specified store already exists."
 DEFAULT_WEBSITE_ID = 1
 _SIMPLE_FIELDS = ("type_id", "attribute_set_id", "price", "status", "visibility", "weight")
 
@@ -52,6 +62,7 @@ SEARCH_FIELDS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
     "category_id": "category_links__category_id",
+    "url_key": "url_key",
 }
 
 
@@ -99,7 +110,9 @@ class ProductRepository:
         the default value; in a store view its own value, which overrides the
         default there. A new product's values are always the defaults, whatever
         the store (see docs/catalog.md, "Store scope").
-        Return the product as read in the caller's store.
+        The `url_key` and `category_ids` custom attributes set the product's URL key
+        and category links, `extension_attributes.stock_item` its stock (see
+        docs/api_stock.md). Return the product as read in the caller's store.
         """
         data = clean(PRODUCT, product_data)
         body_sku = data.get("sku")
@@ -115,28 +128,35 @@ class ProductRepository:
         website_ids = extension.get("website_ids")
         if website_ids is not None:
             _check_websites(website_ids)
+        url_key, category_ids = _take_system_attributes(data)
         links = extension.get("category_links")
         if links is not None:
             links = _check_category_links(links)
+        elif category_ids is not None:
+            links = _check_category_links([{"category_id": c} for c in category_ids])
+        stock = extension.get("stock_item")
 
         if data.get("name", "").strip():
             # The common case of a bulk import: one INSERT, no SELECT before it.
-            new = _new_product(ctx, sku, data, website_ids)
+            new = _new_product(ctx, sku, data, website_ids, url_key)
             if insert_unless_taken(new):
                 if links:
                     CategoryProduct.objects.bulk_create(
                         CategoryProduct(product=new, category_id=c, position=p) for c, p in links
                     )
+                save_stock_item(new, stock, new=True)
                 return render_product(new, category_links=links or [])
         product = Product.objects.select_for_update().filter(sku=sku).first()
         if product is None:
+            if data.get("name", "").strip():
+                raise InputMismatchException(URL_KEY_TAKEN)  # the only other unique value
             raise InputException(ATTRIBUTE_EMPTY, ["name"])
-        return _update(ctx, product, data, website_ids, links)
+        return _update(ctx, product, data, website_ids, links, url_key)
 
     @classmethod
     def get(cls, ctx: CallContext, sku: str) -> dict[str, Any]:
         """Return the product with this SKU, as read in the caller's store."""
-        product = in_store(ctx.store.pk).filter(sku=sku).first()
+        product = in_store(ctx.store.pk).select_related("stock_item").filter(sku=sku).first()
         if product is None:
             raise NoSuchEntityException(PRODUCT_NOT_FOUND)
         links = category_links_of([product.pk]).get(product.pk, [])
@@ -153,7 +173,8 @@ class ProductRepository:
                 for p in products
             ]
 
-        return search(in_store(ctx.store.pk), query_params, SEARCH_FIELDS, render)
+        queryset = in_store(ctx.store.pk).select_related("stock_item")
+        return search(queryset, query_params, SEARCH_FIELDS, render)
 
     @classmethod
     @writes
@@ -185,8 +206,60 @@ def _check_category_links(links: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return sorted(pairs.items())
 
 
+def _take_system_attributes(data: dict[str, Any]) -> tuple[str | None, list[int] | None]:
+    """Remove `url_key` and `category_ids` from the cleaned body's custom attributes and
+    return them (None when not sent): they are a column and the category links."""
+    attributes = data.get("custom_attributes")
+    if not attributes:
+        return None, None
+    url_key: str | None = None
+    category_ids: list[int] | None = None
+    kept = []
+    for attribute in attributes:
+        code, value = attribute["attribute_code"], attribute.get("value")
+        if code == URL_KEY:
+            url_key = "" if value is None else str(value)
+        elif code == CATEGORY_IDS:
+            category_ids = _category_ids(value)
+        else:
+            kept.append(attribute)
+    data["custom_attributes"] = kept
+    return url_key, category_ids
+
+
+def _category_ids(value: Any) -> list[int]:
+    """Return the ids of a `category_ids` value: a list, or a comma-separated string."""
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        items = [items]
+    ids = []
+    for item in items:
+        text = str(item).strip()
+        if not text.isdigit():
+            raise InputException(INVALID_VALUE, {"value": item, "fieldName": CATEGORY_IDS})
+        ids.append(int(text))
+    return ids
+
+
+def _url_key(given: str | None, name: str, sku: str) -> str:
+    """Return the URL key Magento saves: the given one or the name, formatted."""
+    key = format_url_key(given) if given else ""
+    return key or format_url_key(name) or format_url_key(sku) or "product"
+
+
+def _check_url_key(url_key: str, product: Product) -> None:
+    if Product.objects.filter(url_key=url_key).exclude(pk=product.pk).exists():
+        raise InputMismatchException(URL_KEY_TAKEN)
+
+
 def _new_product(
-    ctx: CallContext, sku: str, data: dict[str, Any], website_ids: list[int] | None
+    ctx: CallContext,
+    sku: str,
+    data: dict[str, Any],
+    website_ids: list[int] | None,
+    url_key: str | None,
 ) -> Product:
     """Return an unsaved product built from the cleaned body."""
     store = ctx.store
@@ -197,7 +270,7 @@ def _new_product(
         name=data["name"],
         custom_attributes=merge_custom_attributes([], data.get("custom_attributes")),
         website_ids=website_ids,
-        stock_item=(data.get("extension_attributes") or {}).get("stock_item"),
+        url_key=_url_key(url_key, data["name"], sku),
         **{f: data[f] for f in _SIMPLE_FIELDS if f in data},
     )
 
@@ -208,8 +281,14 @@ def _update(
     data: dict[str, Any],
     website_ids: list[int] | None,
     links: list[tuple[int, int]] | None,
+    url_key: str | None,
 ) -> dict[str, Any]:
-    """Apply the given fields to a locked product; return it as read in the caller's store."""
+    """Apply the given fields to a locked product; return it as read in the caller's store.
+
+    `url_key` None keeps the product's; blank generates it again from the name.
+    Category links given replace the product's (a category it keeps keeps its position
+    when they came as `category_ids`, which carry none).
+    """
     store_id = ctx.store.pk
     for field in _SIMPLE_FIELDS:
         if field in data:
@@ -239,11 +318,21 @@ def _update(
         )
     if website_ids is not None:
         product.website_ids = website_ids
-    stock_item = (data.get("extension_attributes") or {}).get("stock_item")
-    if stock_item is not None:
-        product.stock_item = {**(product.stock_item or {}), **stock_item}
+    if url_key is not None or not product.url_key:
+        product.url_key = _url_key(url_key, product.name, product.sku)
+        _check_url_key(product.url_key, product)
     product.save()
+    stock = (data.get("extension_attributes") or {}).get("stock_item")
+    if stock is not None:
+        save_stock_item(product, stock)
     if links is not None:
+        if not (data.get("extension_attributes") or {}).get("category_links"):
+            kept = dict(
+                CategoryProduct.objects.filter(product=product).values_list(
+                    "category_id", "position"
+                )
+            )
+            links = [(c, kept.get(c, p)) for c, p in links]
         CategoryProduct.objects.filter(product=product).delete()
         CategoryProduct.objects.bulk_create(
             CategoryProduct(product=product, category_id=c, position=p) for c, p in links
