@@ -229,3 +229,4 @@ declare(
     ),
     ("DELETE", "/V1/cmsBlock/:blockId", by(blocks.delete_by_id, "blockId"), "Delete a CMS block."),
 )
+from catalog import webapi_attributes  # noqa: E402,F401

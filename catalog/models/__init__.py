@@ -1,5 +1,13 @@
 """The catalog's models, one module per concept."""
 
+from catalog.models.attributes import (
+    DEFAULT_ATTRIBUTE_SET_ID,
+    PRODUCT_ENTITY_TYPE_ID,
+    AttributeOption,
+    AttributeSet,
+    AttributeSetAttribute,
+    ProductAttribute,
+)
 from catalog.models.categories import (
     DEFAULT_CATEGORY_ID,
     ROOT_CATEGORY_ID,
@@ -16,6 +24,12 @@ from catalog.models.products import (
 )
 
 __all__ = [
+    "DEFAULT_ATTRIBUTE_SET_ID",
+    "PRODUCT_ENTITY_TYPE_ID",
+    "AttributeOption",
+    "AttributeSet",
+    "AttributeSetAttribute",
+    "ProductAttribute",
     "DEFAULT_CATEGORY_ID",
     "PRODUCT_TYPES",
     "ROOT_CATEGORY_ID",

@@ -9,21 +9,33 @@ exceptions of `webapi.exceptions`, and runs inside the caller's transaction (or
 its own when called outside one).
 """
 
+from catalog.services.attributes import (
+    AttributeSetRepository,
+    ProductAttributeManagement,
+    ProductAttributeOptionManagement,
+    ProductAttributeRepository,
+)
 from catalog.services.blocks import BlockRepository
 from catalog.services.categories import (
     CategoryLinkManagement,
     CategoryLinkRepository,
     CategoryRepository,
 )
+from catalog.services.category_tree import CategoryManagement
 from catalog.services.customers import AccountManagement, CustomerRepository
 from catalog.services.products import ProductRepository
 
 __all__ = [
     "AccountManagement",
+    "AttributeSetRepository",
     "BlockRepository",
     "CategoryLinkManagement",
     "CategoryLinkRepository",
+    "CategoryManagement",
     "CategoryRepository",
     "CustomerRepository",
+    "ProductAttributeManagement",
+    "ProductAttributeOptionManagement",
+    "ProductAttributeRepository",
     "ProductRepository",
 ]
