@@ -302,7 +302,8 @@ def test_an_option_marked_default_becomes_the_attributes_default(admin):
             "nothing",
             {"label": "X"},
             404,
-            'The attribute with a "%1" attributeCode doesn\'t exist. Verify the attribute and try again.',
+            'The attribute with a "%1" attributeCode doesn\'t exist. '
+            "Verify the attribute and try again.",
         ),
     ],
 )
@@ -561,3 +562,23 @@ def test_a_product_attribute_set_must_exist(db, set_id):
     with pytest.raises(CouldNotSaveException):
         check_custom_attributes([], set_id)
     check_attribute_set(4)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_bulk_update_names_each_attribute_inside_its_body(api, admin_token, db_ops_topology):
+    items = [
+        {"attribute": {"attribute_code": "color", "default_frontend_label": "Colour"}},
+        {"attribute": {"attribute_code": "manufacturer", "is_filterable": False}},
+    ]
+    response, bulk = bulk_post(
+        api,
+        "async/bulk/V1/products/attributes/byAttributeCode",
+        items,
+        admin_token,
+        method="PUT",
+    )
+    assert response.status_code == 202, response.json()
+    db_ops_topology.run()
+    assert set(bulk.operations.values_list("status", flat=True)) == {OperationStatus.COMPLETE}
+    assert ProductAttribute.objects.get(attribute_code="color").default_frontend_label == "Colour"
+    assert ProductAttribute.objects.get(attribute_code="manufacturer").is_filterable is False
