@@ -125,3 +125,10 @@ def test_creating_a_category_still_posts_to_the_same_path(admin):
     response = admin.post("V1/categories", {"category": {"name": "New"}})
     assert response.status_code == 200 and response.json()["parent_id"] == 2
     assert admin.get("async/V1/categories").status_code in (404, 405)
+
+
+@pytest.mark.parametrize("depth", ["-3", "99999999999999999999999"])
+def test_a_negative_or_huge_depth_is_cut_to_the_tree(admin, tree, depth):
+    body = admin.get("V1/categories", {"depth": depth}).json()
+    assert body["id"] == 2
+    assert bool(body["children_data"]) is (not depth.startswith("-"))

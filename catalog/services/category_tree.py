@@ -23,12 +23,16 @@ def store_root_category_id(store: Store) -> int:
     return getattr(group, "root_category_id", None) or DEFAULT_CATEGORY_ID
 
 
+MAX_DEPTH = 1000  # deeper than any tree; keeps the level filter inside a column's range
+
+
 def _depth(value: Any) -> int | None:
+    """Return the depth as levels below the root (0 to MAX_DEPTH), or None for all."""
     if value is None or value == "":
         return None
     text = str(value).strip()
     try:
-        return int(text)
+        return min(max(int(text), 0), MAX_DEPTH)
     except ValueError:
         raise InputException(INVALID_TYPE, {"value": value, "type": "int"}) from None
 
@@ -67,7 +71,7 @@ class CategoryManagement:
         subtree = Q(pk=root.pk) | Q(path__startswith=f"{root.path}/")
         nodes = Category.objects.filter(subtree)
         if levels is not None:
-            nodes = nodes.filter(level__lte=root.level + max(levels, 0))
+            nodes = nodes.filter(level__lte=root.level + levels)
         categories = list(
             nodes.order_by("level", "position", "id").values(
                 "id", "parent_id", "name", "is_active", "position", "level"
@@ -75,7 +79,7 @@ class CategoryManagement:
         )
         link_filter = Q(category_id=root.pk) | Q(category__path__startswith=f"{root.path}/")
         if levels is not None:
-            link_filter &= Q(category__level__lte=root.level + max(levels, 0))
+            link_filter &= Q(category__level__lte=root.level + levels)
         counts = dict(
             CategoryProduct.objects.filter(link_filter)
             .values("category_id")
