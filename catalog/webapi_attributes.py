@@ -65,6 +65,12 @@ declare(
     ),
     (
         "GET",
+        "/V1/products/attributes/types",
+        by(attributes.get_types),
+        "List the input types a product attribute can have.",
+    ),
+    (
+        "GET",
         "/V1/products/attributes/:attributeCode",
         by(attributes.get, "attributeCode"),
         "Read a product attribute, with its options.",

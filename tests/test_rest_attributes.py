@@ -138,6 +138,14 @@ def test_the_attributes_path_is_never_read_as_a_sku(admin):
     assert admin.get("V1/products/attribute-sets/4").json()["attribute_set_name"] == "Default"
 
 
+def test_the_input_types_are_listed_before_any_attribute_code(admin):
+    types = admin.get(f"{ATTRIBUTES}/types").json()
+    assert {"value": "select", "label": "Dropdown"} in types
+    assert {"value": "text", "label": "Text Field"} in types
+    for item in types:
+        assert_shape(item, "ProductAttributeTypeInterface")
+
+
 # --- creating, updating, deleting ------------------------------------------------------
 
 
@@ -147,6 +155,7 @@ def test_creating_a_select_attribute_stores_its_options(admin):
     body = response.json()
     assert_shape(body, "ProductAttributeInterface")
     assert body["attribute_code"] == "material" and body["is_user_defined"] is True
+    assert body["attribute_id"] > 136  # after Magento's ids, on every database
     assert body["backend_type"] == "int"
     assert body["source_model"] == "Magento\\Eav\\Model\\Entity\\Attribute\\Source\\Table"
     labels = [o["label"] for o in body["options"]]

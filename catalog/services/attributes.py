@@ -87,6 +87,24 @@ FRONTEND_INPUTS = (
     "swatch_visual",
     "swatch_text",
 )
+# Labels of the input types (Magento's `Inputtype` source models), for
+# GET /V1/products/attributes/types.
+FRONTEND_INPUT_LABELS = {
+    "text": "Text Field",
+    "textarea": "Text Area",
+    "texteditor": "Text Editor",
+    "pagebuilder": "Page Builder",
+    "date": "Date",
+    "datetime": "Date and Time",
+    "boolean": "Yes/No",
+    "multiselect": "Multiple Select",
+    "select": "Dropdown",
+    "price": "Price",
+    "media_image": "Media Image",
+    "weee": "Fixed Product Tax",
+    "swatch_visual": "Visual Swatch",
+    "swatch_text": "Text Swatch",
+}
 # Magento's Attribute::getBackendTypeByInput (plus the Swatches' and Weee's)
 BACKEND_TYPES = {
     "text": "varchar",
@@ -265,6 +283,11 @@ class ProductAttributeRepository:
     @classmethod
     def get(cls, ctx: CallContext, attribute_code: str) -> dict[str, Any]:
         return _render(_get(attribute_code))
+
+    @classmethod
+    def get_types(cls, ctx: CallContext) -> list[dict[str, str]]:
+        """Return the input types an attribute can have (`AttributeTypeInterface[]`)."""
+        return [{"value": v, "label": FRONTEND_INPUT_LABELS[v]} for v in FRONTEND_INPUTS]
 
     @classmethod
     def get_list(cls, ctx: CallContext, query_params: Any) -> dict[str, Any]:
