@@ -9,12 +9,9 @@ exceptions of `webapi.exceptions`, and runs inside the caller's transaction (or
 its own when called outside one).
 """
 
-from catalog.services.attributes import (
-    AttributeSetRepository,
-    ProductAttributeManagement,
-    ProductAttributeOptionManagement,
-    ProductAttributeRepository,
-)
+from catalog.services.attribute_options import ProductAttributeOptionManagement
+from catalog.services.attribute_sets import AttributeSetRepository, ProductAttributeManagement
+from catalog.services.attributes import ProductAttributeRepository
 from catalog.services.blocks import BlockRepository
 from catalog.services.categories import (
     CategoryLinkManagement,

@@ -1,8 +1,11 @@
-"""Product attributes, their options and attribute sets: Magento's
-`ProductAttributeRepositoryInterface`, `ProductAttributeOptionManagementInterface`,
-`AttributeSetRepositoryInterface` and `ProductAttributeManagementInterface`; and the
-checks a product's custom attributes and attribute set get (`check_custom_attributes`,
-`check_attribute_set`, see `catalog.services.attribute_checks`).
+"""Product attributes: Magento's `ProductAttributeRepositoryInterface` (and
+`ProductAttributeTypesListInterface`); the helpers the option and attribute set
+services share (`get_attribute`, `render_attributes`); and the checks a product's
+custom attributes and attribute set get (`check_custom_attributes`,
+`check_attribute_set`, defined in `catalog.services.attribute_checks`).
+
+Options: `catalog.services.attribute_options`; attribute sets:
+`catalog.services.attribute_sets`.
 """
 
 from __future__ import annotations
@@ -14,27 +17,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Max
-
 from catalog.models import (
     PRODUCT_ENTITY_TYPE_ID,
     AttributeOption,
-    AttributeSet,
-    AttributeSetAttribute,
     ProductAttribute,
 )
 from catalog.serializers.attributes import (
     ATTRIBUTE,
     BOOL_FLAGS,
-    OPTION,
     STRING_FLAGS,
     render_attribute,
-    render_attribute_set,
-    render_options,
 )
 from catalog.serializers.fields import INVALID_VALUE, REQUIRED
 from catalog.services.attribute_checks import check_attribute_set, check_custom_attributes
-from catalog.services.base import as_id, clean, no_such_entity, search, writes
+from catalog.services.base import clean, no_such_entity, search, writes
 from webapi.exceptions import (
     InputException,
     InputMismatchException,
@@ -46,10 +42,10 @@ if TYPE_CHECKING:
     from webapi.routes import CallContext
 
 __all__ = [
-    "AttributeSetRepository",
-    "ProductAttributeManagement",
-    "ProductAttributeOptionManagement",
     "ProductAttributeRepository",
+    "get_attribute",
+    "options_of",
+    "render_attributes",
     "check_attribute_set",
     "check_custom_attributes",
 ]
@@ -60,14 +56,7 @@ ATTRIBUTE_NOT_FOUND = (
 ALREADY_EXISTS = "%1 already exists."
 SAME_CODE = "Attribute with the same code"
 SYSTEM_ATTRIBUTE = "The system attribute can't be deleted."
-NO_OPTIONS = 'The "%1" attribute doesn\'t work with options.'
-OPTION_LABEL_EMPTY = "The attribute option label is empty. Enter the value and try again."
-OPTION_LABEL_TAKEN = 'Admin store attribute option label "%1" already exists.'
-OPTION_NOT_FOUND = 'The "%1" attribute doesn\'t include an option with "%2" ID.'
-OPTION_ID_INVALID = "Invalid option id %1"
 DEFAULT_OPTION_MISSING = "The default option isn't defined. Set the option and try again."
-SET_NOT_FOUND = "No such entity with %1 = %2"
-NOT_IN_SET_GROUP = "The attribute group doesn't belong to the attribute set."
 
 # The frontend inputs Magento's input type validator accepts for product attributes
 # (Eav's own, Catalog's price/media_image/weee, Swatches' two, Page Builder's).
@@ -146,15 +135,9 @@ ATTRIBUTE_SEARCH_FIELDS = {
     "position": "position",
     **{flag: flag for flag in (*BOOL_FLAGS, *STRING_FLAGS)},
 }
-SET_SEARCH_FIELDS = {
-    "attribute_set_id": "id",
-    "attribute_set_name": "attribute_set_name",
-    "sort_order": "sort_order",
-    "entity_type_id": "entity_type_id",
-}
 
 
-def _get(attribute_code: Any, *, lock: bool = False) -> ProductAttribute:
+def get_attribute(attribute_code: Any, *, lock: bool = False) -> ProductAttribute:
     queryset = ProductAttribute.objects.select_for_update() if lock else ProductAttribute.objects
     attribute = queryset.filter(attribute_code=str(attribute_code or "")).first()
     if attribute is None:
@@ -282,7 +265,7 @@ class ProductAttributeRepository:
 
     @classmethod
     def get(cls, ctx: CallContext, attribute_code: str) -> dict[str, Any]:
-        return _render(_get(attribute_code))
+        return _render(get_attribute(attribute_code))
 
     @classmethod
     def get_types(cls, ctx: CallContext) -> list[dict[str, str]]:
@@ -313,7 +296,7 @@ class ProductAttributeRepository:
             if not attribute_code:
                 raise no_such_entity("attribute_code", "")
         if attribute_code is not None:
-            return cls._update(_get(attribute_code, lock=True), data)
+            return cls._update(get_attribute(attribute_code, lock=True), data)
         return cls._create(data)
 
     @classmethod
@@ -368,154 +351,8 @@ class ProductAttributeRepository:
     @writes
     def delete_by_id(cls, ctx: CallContext, attribute_code: str) -> bool:
         """Delete a user-defined attribute with its options (system ones stay)."""
-        attribute = _get(attribute_code, lock=True)
+        attribute = get_attribute(attribute_code, lock=True)
         if not attribute.is_user_defined:
             raise StateException(SYSTEM_ATTRIBUTE)
         attribute.delete()
         return True
-
-
-def _with_options(attribute_code: str) -> ProductAttribute:
-    """Return the attribute (locked), refusing one whose options are not editable."""
-    if not attribute_code:
-        raise InputException("The attribute code is empty. Enter the code and try again.")
-    attribute = _get(attribute_code, lock=True)
-    if not attribute.uses_table_options:
-        raise StateException(NO_OPTIONS, [attribute_code])
-    return attribute
-
-
-class ProductAttributeOptionManagement:
-    """List, add and delete the options of select and multiselect attributes."""
-
-    @classmethod
-    def get_items(cls, ctx: CallContext, attribute_code: str) -> list[dict[str, Any]]:
-        attribute = _get(attribute_code)
-        return render_options(attribute, options_of([attribute]).get(attribute.pk, ()))
-
-    @classmethod
-    @writes
-    def add(cls, ctx: CallContext, attribute_code: str, option_data: Any) -> str:
-        """Add an option; return its id (the value products store), as a string."""
-        option = clean(OPTION, option_data)
-        attribute = _with_options(attribute_code)
-        label = (option.get("label") or "").strip()
-        if not label:
-            raise InputException(OPTION_LABEL_EMPTY)
-        taken = {o.label.upper() for o in AttributeOption.objects.filter(attribute=attribute)}
-        if label.upper() in taken:
-            raise InputException(OPTION_LABEL_TAKEN, [option.get("label")])
-        sort_order = option.get("sort_order")
-        if sort_order is None:
-            top = AttributeOption.objects.filter(attribute=attribute).aggregate(m=Max("sort_order"))
-            sort_order = 0 if top["m"] is None else top["m"] + 1
-        created = AttributeOption.objects.create(
-            attribute=attribute,
-            label=label,
-            sort_order=sort_order,
-            store_labels=[
-                {"store_id": e["store_id"], "label": e["label"]}
-                for e in option.get("store_labels") or ()
-                if e.get("store_id") not in (None, 0)
-            ],
-        )
-        if option.get("is_default"):
-            if attribute.frontend_input == "multiselect" and attribute.default_value:
-                attribute.default_value += f",{created.pk}"
-            else:
-                attribute.default_value = str(created.pk)
-            attribute.save(update_fields=["default_value"])
-        return str(created.pk)
-
-    @classmethod
-    @writes
-    def delete(cls, ctx: CallContext, attribute_code: str, option_id: Any) -> bool:
-        """Delete an option (and forget it as the attribute's default)."""
-        if not str(option_id or "").strip():
-            raise InputException(OPTION_ID_INVALID, [option_id])
-        attribute = _with_options(attribute_code)
-        option_pk = str(option_id).strip()
-        deleted = 0
-        if option_pk.isdigit():
-            deleted, _ = AttributeOption.objects.filter(attribute=attribute, pk=option_pk).delete()
-        if not deleted:
-            raise NoSuchEntityException(OPTION_NOT_FOUND, [attribute_code, option_id])
-        defaults = [v for v in attribute.default_value.split(",") if v and v != option_pk]
-        if ",".join(defaults) != attribute.default_value:
-            attribute.default_value = ",".join(defaults)
-            attribute.save(update_fields=["default_value"])
-        return True
-
-
-def _get_set(attribute_set_id: Any, field_name: str = "id") -> AttributeSet:
-    pk = as_id(attribute_set_id, field_name)
-    attribute_set = AttributeSet.objects.filter(pk=pk).first()
-    if attribute_set is None:
-        raise no_such_entity(field_name, attribute_set_id)
-    return attribute_set
-
-
-class AttributeSetRepository:
-    """Read and search product attribute sets."""
-
-    @classmethod
-    def get(cls, ctx: CallContext, attribute_set_id: Any) -> dict[str, Any]:
-        return render_attribute_set(_get_set(attribute_set_id))
-
-    @classmethod
-    def get_list(cls, ctx: CallContext, query_params: Any) -> dict[str, Any]:
-        return search(
-            AttributeSet.objects.all(),
-            query_params,
-            SET_SEARCH_FIELDS,
-            lambda sets: [render_attribute_set(s) for s in sets],
-        )
-
-
-class ProductAttributeManagement:
-    """Which attributes an attribute set holds."""
-
-    @classmethod
-    def get_attributes(cls, ctx: CallContext, attribute_set_id: Any) -> list[dict[str, Any]]:
-        """Return the set's attributes (`ProductAttributeInterface[]`), in set order."""
-        try:
-            attribute_set = _get_set(attribute_set_id)
-        except NoSuchEntityException:
-            raise NoSuchEntityException(
-                SET_NOT_FOUND, ["attributeSetId", attribute_set_id]
-            ) from None
-        attributes = list(
-            ProductAttribute.objects.filter(set_entries__attribute_set=attribute_set).order_by(
-                "set_entries__sort_order", "id"
-            )
-        )
-        return render_attributes(attributes)
-
-    @classmethod
-    @writes
-    def assign(
-        cls,
-        ctx: CallContext,
-        attribute_set_id: Any,
-        attribute_group_id: Any,
-        attribute_code: str,
-        sort_order: Any,
-    ) -> int:
-        """Put an attribute into a set at `sort_order` (moving it if it is there);
-        return the set entry's id, as Magento returns its entity attribute id.
-
-        Groups are not modelled: `attribute_group_id` is accepted and not kept.
-        """
-        try:
-            attribute_set = _get_set(attribute_set_id)
-        except NoSuchEntityException:
-            raise NoSuchEntityException(
-                SET_NOT_FOUND, ["attributeSetId", attribute_set_id]
-            ) from None
-        attribute = _get(attribute_code)
-        entry, _ = AttributeSetAttribute.objects.update_or_create(
-            attribute_set=attribute_set,
-            attribute=attribute,
-            defaults={"sort_order": int(sort_order or 0)},
-        )
-        return entry.pk
