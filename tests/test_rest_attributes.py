@@ -8,6 +8,7 @@ import json
 import pytest
 
 from catalog.models import AttributeOption, ProductAttribute
+from catalog.serializers.attributes import OPTION_CLASS
 from catalog.services.attributes import check_attribute_set, check_custom_attributes
 from operations.models import OperationStatus
 from tests.fixtures.magento_shapes import assert_shape
@@ -324,6 +325,30 @@ def test_options_that_cannot_be_added_are_refused(admin, code, option, status, m
     assert AttributeOption.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("body", "message", "parameters"),
+    [
+        ({}, '"%fieldName" is required. Enter and try again.', {"fieldName": "option"}),
+        (
+            {"option": "Red"},
+            'The "%value" value\'s type is invalid. The "%type" type was expected. '
+            "Verify and try again.",
+            {"value": "Red", "type": OPTION_CLASS},
+        ),
+        (
+            {"option": {"label": "Red", "sort_order": "first"}},
+            'The "%value" value\'s type is invalid. The "%type" type was expected. '
+            "Verify and try again.",
+            {"value": "first", "type": "int"},
+        ),
+    ],
+)
+def test_option_bodies_are_validated_in_magentos_shape(admin, body, message, parameters):
+    response = admin.post(f"{ATTRIBUTES}/color/options", body)
+    assert response.status_code == 400
+    assert response.json() == {"message": message, "parameters": parameters}
+
+
 def test_deleting_an_option(admin):
     option_id = admin.post(
         f"{ATTRIBUTES}/color/options", {"option": {"label": "Red", "is_default": True}}
@@ -410,11 +435,19 @@ def test_a_bulk_of_options_is_applied_by_the_consumer(api, admin_token, db_ops_t
         {"attributeCode": "color", "option": {"label": "Red"}},
         {"attributeCode": "color", "option": {"label": "Blue"}},
         {"attributeCode": "color", "option": {"label": "red"}},  # a duplicate, refused
+        {"attributeCode": "color", "option": "Green"},  # not an option object, rejected
     ]
     response, bulk = bulk_post(
         api, "async/bulk/V1/products/attributes/byAttributeCode/options", items, admin_token
     )
     assert response.status_code == 202, response.json()
+    assert response.json()["errors"] is True
+    assert [i["status"] for i in response.json()["request_items"]] == [
+        "accepted",
+        "accepted",
+        "accepted",
+        "rejected",
+    ]
     db_ops_topology.run()
 
     operations = list(bulk.operations.order_by("index"))
@@ -422,6 +455,7 @@ def test_a_bulk_of_options_is_applied_by_the_consumer(api, admin_token, db_ops_t
         OperationStatus.COMPLETE,
         OperationStatus.COMPLETE,
         OperationStatus.NOT_RETRIABLY_FAILED,
+        OperationStatus.REJECTED,
     ]
     assert operations[0].topic == (
         "async.catalog.services.productattributeoptionmanagement.add.post"
