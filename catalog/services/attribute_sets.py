@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from webapi.routes import CallContext
 
 SET_NOT_FOUND = "No such entity with %1 = %2"
-NOT_IN_SET_GROUP = "The attribute group doesn't belong to the attribute set."
 SET_SEARCH_FIELDS = {
     "attribute_set_id": "id",
     "attribute_set_name": "attribute_set_name",
