@@ -84,7 +84,7 @@ def test_every_catalog_service_path_named_by_a_route_exists():
     assert "async.catalog.services.productrepository.save.put" in topics
     assert "async.catalog.services.accountmanagement.create_account.post" in topics
     assert "async.catalog.services.categorylinkrepository.delete_by_ids.delete" in topics
-    assert len(catalog_routes) == 24
+    assert len(catalog_routes) == 24 + 14  # + attributes, sets and the tree (webapi_attributes)
 
 
 def _run_bulk_item(ctx, method, bulk_path, item):
