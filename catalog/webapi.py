@@ -230,4 +230,9 @@ declare(
     ("DELETE", "/V1/cmsBlock/:blockId", by(blocks.delete_by_id, "blockId"), "Delete a CMS block."),
 )
 # The other areas' routes, each declared in a module of its own.
-from catalog import webapi_prices, webapi_stock, webapi_stores  # noqa: E402,F401
+from catalog import (  # noqa: E402,F401
+    webapi_attributes,
+    webapi_prices,
+    webapi_stock,
+    webapi_stores,
+)

@@ -290,23 +290,23 @@ def special_price_route():
     def call(ctx, params, data):
         return {"special": True}
 
-    declared = Route("POST", "/V1/products/special-price", "tests.dialect.special", call, None)
+    declared = Route("POST", "/V1/products/literal-probe", "tests.dialect.special", call, None)
     with temporary_route(declared):
         yield declared
 
 
 def test_a_literal_segment_wins_over_a_sku_in_the_sync_api(admin, products, special_price_route):
-    assert admin.post("V1/products/special-price", {}).json() == {"special": True}
+    assert admin.post("V1/products/literal-probe", {}).json() == {"special": True}
     # Under a method only the parameter route has, the path is still never a SKU.
     for method in ("GET", "PUT", "DELETE"):
-        response = admin.request(method, "V1/products/special-price", {"product": {}})
+        response = admin.request(method, "V1/products/literal-probe", {"product": {}})
         assert response.status_code == 405, (method, response.content)
-    assert Product.objects.filter(sku="special-price").count() == 0
+    assert Product.objects.filter(sku="literal-probe").count() == 0
     assert admin.get("V1/products/A").json()["sku"] == "A"
 
 
 def test_a_literal_segment_wins_in_the_registry_for_every_method(special_price_route):
-    route, params = routes.resolve("POST", "/V1/products/special-price")
+    route, params = routes.resolve("POST", "/V1/products/literal-probe")
     assert route is special_price_route and params == {}
     route, params = routes.resolve("PUT", "/V1/products/A")
     assert route.path == "/V1/products/:sku" and params == {"sku": "A"}
@@ -321,9 +321,9 @@ def test_a_literal_get_route_is_never_read_as_a_customer_id(admin):
 
 
 def test_async_and_bulk_paths_obey_the_same_rule(admin, products, special_price_route):
-    async_put = admin.put("async/V1/products/special-price", {"product": {"sku": "X"}})
+    async_put = admin.put("async/V1/products/literal-probe", {"product": {"sku": "X"}})
     async_put_customer = admin.put("async/V1/customers/search", {"customer": {}})
-    bulk_put = admin.put("async/bulk/V1/products/special-price", [{"product": {"sku": "X"}}])
+    bulk_put = admin.put("async/bulk/V1/products/literal-probe", [{"product": {"sku": "X"}}])
     bulk_sku = admin.put("async/bulk/V1/products/bySku", [{"product": {"sku": "A", "name": "N"}}])
 
     assert async_put.status_code == 405, async_put.content

@@ -70,7 +70,7 @@ def move_stock_and_url_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0006_store_scope_moved_out'),
+        ('catalog', '0007_attributes'),
     ]
 
     operations = [

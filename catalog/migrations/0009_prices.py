@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0006_store_scope_moved_out'),
-        ('store', '0002_table_names'),
+        ('catalog', '0008_inventory'),
+        ('store', '0003_store_groups'),
     ]
 
     operations = [

@@ -1,5 +1,13 @@
 """The catalog's models, one module per concept."""
 
+from catalog.models.attributes import (
+    DEFAULT_ATTRIBUTE_SET_ID,
+    PRODUCT_ENTITY_TYPE_ID,
+    AttributeOption,
+    AttributeSet,
+    AttributeSetAttribute,
+    ProductAttribute,
+)
 from catalog.models.categories import (
     DEFAULT_CATEGORY_ID,
     ROOT_CATEGORY_ID,
@@ -8,7 +16,6 @@ from catalog.models.categories import (
 )
 from catalog.models.cms import Block
 from catalog.models.customers import Customer
-from catalog.models.prices import ALL_GROUPS, ALL_WEBSITES_ID, CUSTOMER_GROUPS, TierPrice
 from catalog.models.inventory import (
     DEFAULT_SOURCE_CODE,
     DEFAULT_STOCK_ID,
@@ -17,6 +24,7 @@ from catalog.models.inventory import (
     SourceItem,
     StockItem,
 )
+from catalog.models.prices import ALL_GROUPS, ALL_WEBSITES_ID, CUSTOMER_GROUPS, TierPrice
 from catalog.models.products import (
     PRODUCT_TYPES,
     STORE_SCOPED_ATTRIBUTES,
@@ -28,6 +36,12 @@ __all__ = [
     "ALL_GROUPS",
     "ALL_WEBSITES_ID",
     "CUSTOMER_GROUPS",
+    "DEFAULT_ATTRIBUTE_SET_ID",
+    "PRODUCT_ENTITY_TYPE_ID",
+    "AttributeOption",
+    "AttributeSet",
+    "AttributeSetAttribute",
+    "ProductAttribute",
     "DEFAULT_CATEGORY_ID",
     "DEFAULT_SOURCE_CODE",
     "DEFAULT_STOCK_ID",

@@ -9,12 +9,16 @@ exceptions of `webapi.exceptions`, and runs inside the caller's transaction (or
 its own when called outside one).
 """
 
+from catalog.services.attribute_options import ProductAttributeOptionManagement
+from catalog.services.attribute_sets import AttributeSetRepository, ProductAttributeManagement
+from catalog.services.attributes import ProductAttributeRepository
 from catalog.services.blocks import BlockRepository
 from catalog.services.categories import (
     CategoryLinkManagement,
     CategoryLinkRepository,
     CategoryRepository,
 )
+from catalog.services.category_tree import CategoryManagement
 from catalog.services.customers import AccountManagement, CustomerRepository
 from catalog.services.inventory import (
     GetProductSalableQty,
@@ -41,14 +45,19 @@ from catalog.services.stores import (
 __all__ = [
     "AccountManagement",
     "BasePriceStorage",
+    "AttributeSetRepository",
     "BlockRepository",
     "CategoryLinkManagement",
     "CategoryLinkRepository",
+    "CategoryManagement",
     "CategoryRepository",
     "CostStorage",
     "CustomerRepository",
     "GetProductSalableQty",
     "GroupRepository",
+    "ProductAttributeManagement",
+    "ProductAttributeOptionManagement",
+    "ProductAttributeRepository",
     "ProductRepository",
     "SourceItemRepository",
     "SourceItemsDelete",

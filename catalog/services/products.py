@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from catalog.models import Category, CategoryProduct, Product, ProductStoreValue
+from catalog.models import (
+    DEFAULT_ATTRIBUTE_SET_ID,
+    Category,
+    CategoryProduct,
+    Product,
+    ProductStoreValue,
+)
 from catalog.serializers.fields import INVALID_VALUE
 from catalog.serializers.products import (
     CATEGORY_IDS,
@@ -17,6 +23,7 @@ from catalog.serializers.products import (
     URL_KEY,
     render_product,
 )
+from catalog.services.attribute_checks import check_custom_attributes
 from catalog.services.base import (
     clean,
     insert_unless_taken,
@@ -129,6 +136,13 @@ class ProductRepository:
         if website_ids is not None:
             _check_websites(website_ids)
         url_key, category_ids = _take_system_attributes(data)
+        if data.get("attribute_set_id") is not None or data.get("custom_attributes"):
+            # A product attribute set, and values its attributes accept (Magento's
+            # product validation; docs/api_attributes.md).
+            check_custom_attributes(
+                data.get("custom_attributes") or [],
+                data.get("attribute_set_id") or DEFAULT_ATTRIBUTE_SET_ID,
+            )
         links = extension.get("category_links")
         if links is not None:
             links = _check_category_links(links)
