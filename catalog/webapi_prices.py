@@ -5,7 +5,7 @@ Writes need `catalog.change_product` and get their `async/` and `async/bulk/`
 variants from the registry; each operation's result is the list of failed items.
 The `-information` routes are POST only because Magento takes the SKU list as a
 body: they read, so they need `catalog.view_product` and are not offered
-asynchronously (`async_enabled=False`; see docs/api_prices.md).
+asynchronously (`async_enabled=False`; see docs/api.md).
 """
 
 from __future__ import annotations

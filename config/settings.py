@@ -130,6 +130,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+DATABASE_POOL_SIZE = read("DATABASE_POOL_SIZE", 20, integer)
+DATABASE_POOL_TIMEOUT = read("DATABASE_POOL_TIMEOUT", 60, integer)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the server and a consumer process share the file;
     # IMMEDIATE transactions take the write lock up front instead of failing on upgrade.
@@ -143,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so that consumer subprocesses started by tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
-elif (pool_size := read("DATABASE_POOL_SIZE", 20, integer)) > 0:
+elif DATABASE_POOL_SIZE > 0:
     # PostgreSQL: a pool of at most DATABASE_POOL_SIZE connections per process. Under
     # ASGI every request runs in a thread of its own: without a bound, a burst of
     # requests opens as many connections and PostgreSQL refuses the ones past its
@@ -151,8 +153,8 @@ elif (pool_size := read("DATABASE_POOL_SIZE", 20, integer)) > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
-        "max_size": pool_size,
-        "timeout": read("DATABASE_POOL_TIMEOUT", 60, integer),
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT,
     }
     # CONN_HEALTH_CHECKS (on) makes the pool check a connection before handing it out:
     # after a database restart the stale ones are replaced instead of failing a request.
@@ -256,6 +258,9 @@ STORE = section(
     BASE_URL="STORE_BASE_URL",
     SECURE_BASE_URL="STORE_SECURE_BASE_URL",
 )
+
+# Magento's catalog/price/scope: 0 global (one price for every website), 1 website.
+CATALOG_PRICE_SCOPE = read("CATALOG_PRICE_SCOPE", 0, integer)
 
 # --- Message queues (queues/conf.py) ----------------------------------------------
 QUEUES = section(

@@ -11,12 +11,11 @@ attribute and try again.' (its label), a price or weight that is not a number 0 
 greater fails with "Please enter a number 0 or greater in this field.". Attributes
 outside the set are not validated (nor saved).
 
-Where Magento stores what it is given and only its database refuses it later (a
-select's value that is not an integer, a date that is not one), or stores it as is
-(a select's integer that names no option), these checks refuse it up front with
-Magento's `InputException::invalidFieldValue` message, naming the attribute code:
-'Invalid value of "%value" provided for the %fieldName field.'. That is the one
-knowing difference (docs/api_attributes.md).
+Where Magento's database would refuse a value later (a decimal, integer, boolean or
+date attribute's value that is none), these checks refuse it up front with Magento's
+`InputException::invalidFieldValue` message, naming the attribute code: 'Invalid
+value of "%value" provided for the %fieldName field.' (docs/api.md). A select's value
+is taken as given, as Magento takes it.
 
 Callers (the product service) call, before writing:
 

@@ -119,7 +119,7 @@ class ProductRepository:
         the store (see docs/catalog.md, "Store scope").
         The `url_key` and `category_ids` custom attributes set the product's URL key
         and category links, `extension_attributes.stock_item` its stock (see
-        docs/api_stock.md). Return the product as read in the caller's store.
+        docs/api.md). Return the product as read in the caller's store.
         """
         data = clean(PRODUCT, product_data)
         body_sku = data.get("sku")
@@ -138,7 +138,7 @@ class ProductRepository:
         url_key, category_ids = _take_system_attributes(data)
         if data.get("attribute_set_id") is not None or data.get("custom_attributes"):
             # A product attribute set, and values its attributes accept (Magento's
-            # product validation; docs/api_attributes.md).
+            # product validation; docs/api.md).
             check_custom_attributes(
                 data.get("custom_attributes") or [],
                 data.get("attribute_set_id") or DEFAULT_ATTRIBUTE_SET_ID,
