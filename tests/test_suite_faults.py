@@ -132,6 +132,7 @@ def test_consumers_killed_at_random_points_lose_nothing_and_apply_nothing_twice(
     times, a fresh one started in its place: the survivors and the newcomers finish it."""
     for _ in range(3 - len(site.alive())):
         site.start_consumer()
+    began = time.monotonic()
     bulk = accept(site, customers("kill", 5000))
     rng = random.Random(12)
     kills = 0
@@ -142,6 +143,10 @@ def test_consumers_killed_at_random_points_lose_nothing_and_apply_nothing_twice(
         kills += 1
         site.start_consumer()
     done = wait_final(site, [bulk], 5000, timeout=240)
+    print(
+        f"\nSIGKILL x{kills}: 5,000 operations final in {time.monotonic() - began:.1f} s:",
+        dict(done),
+    )
     assert done == Counter({1: 5000}), done
     assert_each_once(site, "kill", 5000, [bulk])
     assert kills == 5
@@ -209,6 +214,10 @@ def test_the_broker_stopped_and_started_while_bulks_are_accepted_and_consumed(
         time.sleep(3)
         stop.set()
         thread.join(timeout=120)
+    print(
+        f"\nRabbitMQ down 6 s: {len(answers)} bulks sent, {len(during)} during the outage, "
+        f"answers {dict(Counter(answers))}, slowest {max(latencies):.2f} s"
+    )
     assert answers and set(answers) == {202}, Counter(answers)
     assert len(during) >= 3, during  # accepted while RabbitMQ was down…
     assert max(latencies) < 3.0, latencies  # …without waiting for it
@@ -276,6 +285,7 @@ def test_postgresql_restarted_under_running_consumers_and_server(site):
     # The server recovers: its next requests are answered, the failed one (if any) in
     # Magento's shape and not half-applied.
     later: list[str] = []
+    refused = 0
     deadline = time.monotonic() + 60
     n = 3000
     while len(later) < 3 and time.monotonic() < deadline:
@@ -286,8 +296,10 @@ def test_postgresql_restarted_under_running_consumers_and_server(site):
         else:
             assert status in (500, 503), (status, body)
             assert set(body) >= {"message"}, body
+            refused += 1
             time.sleep(0.5)
     assert len(later) == 3, site.log_tail()
+    print(f"\nPostgreSQL restarted: the server accepted again after {refused} refused request(s)")
     bulks = [first, *later]
     wait_final(site, bulks, 3300, timeout=240)
     assert_each_once(site, "pg", 3300, bulks)

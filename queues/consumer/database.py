@@ -32,14 +32,42 @@ class DatabaseUnavailable(TransportError):
     """The project's database cannot be reached: wait and reconnect, count no trial."""
 
 
-def database_unreachable() -> bool:
-    """Return True if the default database cannot be reached right now (after an error).
+# SQLSTATE classes of a lost connection: 08 connection exception, 57P operator
+# intervention (admin or crash shutdown, cannot connect now).
+_LOST_STATES = ("08", "57P")
+_LOST_TEXT = (
+    "the connection is closed",
+    "connection already closed",
+    "server closed the connection",
+    "terminating connection",
+    "connection failed",
+    "could not connect",
+)
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Return True if `exc` says the database connection itself was lost."""
+    for error in (exc, exc.__cause__):
+        state = getattr(error, "sqlstate", None) or ""
+        if state.startswith(_LOST_STATES):
+            return True
+    text = str(exc).lower()
+    return any(marker in text for marker in _LOST_TEXT)
+
+
+def database_unreachable(exc: BaseException | None = None) -> bool:
+    """Return True if the default database cannot be reached right now (after `exc`).
 
     An error inside a handler may be the message's fault (a constraint, bad SQL) or
-    the database's (down, restarting, connection killed). A fresh connection decides.
+    the database's (down, restarting, connection killed). A lost connection is the
+    database's, even if a fresh one (from a pool) works again at once; otherwise a
+    fresh connection decides.
     """
     if connection.in_atomic_block:
         return False  # a caller's transaction: not ours to close and probe
+    if exc is not None and lost_connection(exc):
+        connection.close()
+        return True
     try:
         connection.close_if_unusable_or_obsolete()
         connection.ensure_connection()

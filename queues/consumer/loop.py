@@ -339,7 +339,7 @@ class ConsumerRuntime:
             try:
                 self._strategy().process(self._pending)
             except DatabaseError as exc:
-                if not database_unreachable():
+                if not database_unreachable(exc):
                     raise
                 raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
         finally:

@@ -90,7 +90,7 @@ class OneByOne(Strategy):
                 if transport.acks_in_transaction:
                     transport.ack([delivery])
         except Exception as exc:
-            if isinstance(exc, DatabaseError) and database_unreachable():
+            if isinstance(exc, DatabaseError) and database_unreachable(exc):
                 # Not the message's fault: give it back without a trial (retrying now
                 # would only race through MAX_TRIALS into the dead letters) and let
                 # the loop wait for the database like for a broker.
