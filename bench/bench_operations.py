@@ -14,17 +14,20 @@ Side by side, in one run, each a median of `--runs` runs:
   which includes validating every item, the one transaction writing the bulk, its
   operations and events, publishing every message with publisher confirms and
   marking them published;
-- consumer: product-create operations/s completed by one consumer process
-  (`manage.py queue_consumers_start async.operations.all --batch-size 100`), each
-  with its status, result and events recorded: per bulk, operations divided by the
-  time from the first operation started to the last one finished (process start-up
-  is not counted).
+- consumer: product-create operations/s completed by one consumer process started
+  as the README says (`manage.py queue_consumers_start async.operations.all`, its
+  declared batch size), and beside it one with `--batch-size 1`, each with its
+  status, result and events recorded: per bulk, operations divided by the time from
+  the first operation started to the last one finished (process start-up is not
+  counted). The first half of the bulks (rounded up) go to the first, the rest to
+  the second.
 The server is a real `manage.py serve --no-consumers` (daphne) in a subprocess on a
 free port, with QUEUE_CONNECTION=amqp.
 
 Options: `--database-url URL` (default $BENCH_OPERATIONS_DATABASE_URL, else
 postgres://asyncbulk:asyncbulk@127.0.0.1:5432/asyncbulk_bench_operations),
-`--batch-size N` for the consumer (default 100), `--write-docs` to replace the
+`--batch-size N` for the first consumer (default: none given, as in the README),
+`--write-docs` to replace the
 operations section of docs/BENCHMARKS.md.
 """
 
@@ -76,7 +79,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--sync-items", type=int, default=2000)
     parser.add_argument("--bulk-items", type=int, default=5000)
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_OPERATIONS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -118,11 +121,22 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    consumer = Result("consumer, one process, product creates", "operations/s", [], "≥ 1,000")
-    consumer.rates = consume(env, bulk_uuids, args.bulk_items, args.batch_size)
-    print(f"consumer: {', '.join(f'{r:,.0f}' for r in consumer.rates)} operations/s", flush=True)
+    first = (len(bulk_uuids) + 1) // 2
+    flag = "" if args.batch_size is None else f" --batch-size {args.batch_size}"
+    consumer = Result(
+        f"consumer, one process as the README starts it{flag}, product creates",
+        "operations/s",
+        [],
+        "≥ 2,000",
+    )
+    one_by_one = Result("consumer, one process, `--batch-size 1`", "operations/s", [], "—")
+    consumer.rates = consume(env, bulk_uuids[:first], args.bulk_items, args.batch_size)
+    one_by_one.rates = consume(env, bulk_uuids[first:], args.bulk_items, 1, done=first)
+    for result in (consumer, one_by_one):
+        rates = ", ".join(f"{r:,.0f}" for r in result.rates)
+        print(f"{result.case}: {rates} operations/s", flush=True)
     ratio = bulk.median / sync.median
-    table = render([sync, bulk, consumer], ratio, args)
+    table = render([sync, bulk, consumer, one_by_one], ratio, args)
     print(table)
     if args.write_docs:
         write_docs(table)
@@ -286,24 +300,28 @@ class Client:
         return items / elapsed, parsed["bulk_uuid"]
 
 
-def consume(env: dict[str, str], bulk_uuids: list[str], items: int, batch_size: int) -> list[float]:
-    """Run one consumer process over every accepted operation; return operations/s per bulk."""
+def consume(
+    env: dict[str, str], bulk_uuids: list[str], items: int, batch_size: int | None, done: int = 0
+) -> list[float]:
+    """Run one consumer process over the operations of `bulk_uuids` (the next ones on
+    the queue, after `done` bulks already consumed); return operations/s per bulk."""
     from django.db.models import Max, Min
 
     from catalog.models import Product
     from operations.models import Bulk, Operation, OperationStatus
 
     total = items * len(bulk_uuids)
-    if not Operation.objects.filter(status=OperationStatus.OPEN, published=True).count() == total:
+    waiting = Operation.objects.filter(status=OperationStatus.OPEN, published=True).count()
+    if waiting < total:
         raise SystemExit("not every accepted operation was published")
+    flag = [] if batch_size is None else ["--batch-size", str(batch_size)]
     subprocess.run(
         [
             sys.executable,
             "manage.py",
             "queue_consumers_start",
             QUEUE,
-            "--batch-size",
-            str(batch_size),
+            *flag,
             "--max-messages",
             str(total),
             "--max-idle-time",
@@ -313,12 +331,13 @@ def consume(env: dict[str, str], bulk_uuids: list[str], items: int, batch_size: 
         env=env,
         check=True,
     )
-    done = Operation.objects.filter(status=OperationStatus.COMPLETE).count()
-    if done != total or Product.objects.filter(sku__startswith="B").count() != total:
+    complete = Operation.objects.filter(status=OperationStatus.COMPLETE).count()
+    expected = items * done + total
+    if complete != expected or Product.objects.filter(sku__startswith="B").count() != expected:
         failed = Operation.objects.exclude(status=OperationStatus.COMPLETE).values_list(
             "result_message"
         )[:3]
-        raise SystemExit(f"{done} of {total} operations completed; e.g. {list(failed)}")
+        raise SystemExit(f"{complete} of {expected} operations completed; e.g. {list(failed)}")
     rates = []
     for bulk in Bulk.objects.filter(uuid__in=bulk_uuids):
         span = bulk.operations.aggregate(first=Min("started_at"), last=Max("finished_at"))
@@ -371,8 +390,10 @@ def write_docs(table: str) -> None:
         "5,000-product request to `async/bulk/V1/products` on the same server, from the "
         "first byte sent to the 202 (validation, one transaction for the bulk, its "
         "operations and events, publishing with confirms, marking them published); the "
-        "consumer is one `queue_consumers_start async.operations.all --batch-size 100` "
-        "process creating those products, status, result and events recorded.\n\n"
+        "consumer is one `queue_consumers_start async.operations.all` process (as the "
+        "README starts it: its declared batch size, `OPERATIONS_CONSUMER_BATCH_SIZE` 100) "
+        "creating those products, status, result and events recorded, and beside it one "
+        "started with `--batch-size 1`.\n\n"
         f"{table}\n{end}"
     )
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)

@@ -14,6 +14,10 @@ operations_settings = AppSettings(
         "MAX_ATTEMPTS": (5, integer),
         # First pause between transient retries; doubles each time.
         "RETRY_BACKOFF_SECONDS": (0.2, number),
+        # Operations the `async.operations.all` consumer takes and runs together, each
+        # in a savepoint of one transaction (`--batch-size` overrides it; 1 runs them one
+        # by one). A batch takes what is waiting, never waits to fill up.
+        "CONSUMER_BATCH_SIZE": (100, integer),
         # An operation open longer than this is swept.
         "STUCK_AFTER_SECONDS": (3600, integer),
         # `operations_cleanup` deletes older bulks.

@@ -83,6 +83,7 @@ def declarations(
             on_dead_letter=ON_DEAD_LETTER,
             on_requeue=ON_REQUEUE,
             hooks=HOOKS,
+            batch_size=max(1, operations_settings.CONSUMER_BATCH_SIZE),
         ),
         Periodic(
             name=f"{periodic_prefix}.relay",

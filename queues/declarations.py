@@ -89,9 +89,12 @@ class Consumer:
     """queue_consumer.xml: a named consumer of one queue.
 
     `handler(envelope)` runs per message (it wins over the topic's handler).
-    `batch_handler(envelopes)` runs instead for a whole batch when the consumer is
-    started with `--batch-size N` (N > 1); a handler with an attribute `batch = True`
-    serves as both. `connection` "default" follows the queue's connection.
+    `batch_handler(envelopes)` runs instead for a whole batch of up to `batch_size`
+    messages (N > 1: the declared default, or `--batch-size N`); a handler with an
+    attribute `batch = True` serves as both. A batch never waits to fill up: it takes
+    what is there. Declare `batch_size` > 1 only with a batch handler whose
+    transaction covers each message's whole effect (a handler that must see one
+    message at a time keeps 1). `connection` "default" follows the queue's connection.
     `on_dead_letter(envelope, reason)` is called, in a transaction of its own, after
     a decodable message was dead-lettered, so that the app can record that its work
     was given up (an error there is logged; the message stays in the dead letters).
@@ -118,9 +121,12 @@ class Consumer:
     on_dead_letter: Handler | None = None
     on_requeue: Handler | None = None
     hooks: tuple[Handler | ConsumerHook, ...] = ()
+    batch_size: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hooks", tuple(self.hooks))  # a list given, or read from JSON
+        if int(self.batch_size) < 1:
+            raise ValueError(f"consumer {self.name!r}: batch_size must be at least 1")
 
 
 @dataclass(frozen=True)

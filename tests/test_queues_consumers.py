@@ -168,7 +168,7 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_processes_nothing_twice(
     }
 
 
-def test_consumers_list_shows_queue_handler_waiting_and_running(subprocess_topology, capsys):
+def test_consumers_list_shows_queue_handler_batch_waiting_and_running(subprocess_topology, capsys):
     topo = subprocess_topology
     topo.publish(2)
     processes.register(topo.consumer, "db")
@@ -183,6 +183,7 @@ def test_consumers_list_shows_queue_handler_waiting_and_running(subprocess_topol
         topo.queue,
         "db",
         "tests.fixtures.queues_topology.record",
+        "1",  # its declared batch size
         "2",
         "1",
     ]

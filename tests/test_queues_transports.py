@@ -291,6 +291,40 @@ def test_a_batch_handler_gets_many_messages_in_one_call(transport_kind, make_tra
     assert runtime.result.processed == 10
 
 
+def test_a_consumer_runs_the_batches_its_declaration_asks_for_unless_told_otherwise(
+    transport_kind, make_transport, unique
+):
+    calls: list[list[int]] = []
+
+    def batch(envelopes):  # a batch, or one envelope when run one by one
+        items = envelopes if isinstance(envelopes, list) else [envelopes]
+        calls.append([e.body["n"] for e in items])
+
+    batch.batch = True
+    names = simple_topology(unique, transport_kind, handler=batch, batch_size=4)
+    make_transport().setup(registry.topology(transport_kind))
+    publish_many([("t", {"n": n}, None) for n in range(8)])
+    assert _consume(names["consumer"]).batch_size == 4
+    assert sorted(n for call in calls for n in call) == list(range(8))
+    assert max(len(call) for call in calls) > 1  # the declared size, without a flag
+    assert max(len(call) for call in calls) <= 4
+
+    calls.clear()
+    publish_many([("t", {"n": n}, None) for n in range(3)])
+    assert _consume(names["consumer"], batch_size=1).result.processed == 3
+    assert calls == [[0], [1], [2]]  # one by one when told so
+
+
+def test_the_operations_consumer_takes_100_at_a_time_by_default():
+    from operations.queues import declarations
+
+    (consumer,) = [d for d in declarations() if isinstance(d, Consumer)]
+    assert consumer.name == "async.operations.all"
+    assert consumer.batch_size == 100
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        Consumer("c", queue="q", batch_size=0)
+
+
 def test_a_consumer_declared_on_the_default_connection_follows_the_setting(
     settings, queue_registry, unique
 ):

@@ -80,7 +80,7 @@ class ConsumerRuntime:
         *,
         transport: Transport | None = None,
         max_messages: int | None = None,
-        batch_size: int = 1,
+        batch_size: int | None = None,
         max_idle_time: float | None = None,
         sleep: float | None = None,
         single_instance: bool = False,
@@ -99,7 +99,7 @@ class ConsumerRuntime:
         self._transport = transport
         self._owns_transport = transport is None
         self.max_messages = max_messages if max_messages is not None else self.consumer.max_messages
-        self.batch_size = max(1, batch_size)
+        self.batch_size = max(1, batch_size if batch_size is not None else self.consumer.batch_size)
         self.max_idle_time = (
             max_idle_time if max_idle_time is not None else self.consumer.max_idle_time
         )

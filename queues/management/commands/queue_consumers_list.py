@@ -30,7 +30,7 @@ class Command(BaseCommand):
             return
         transports: dict[str, Transport | None] = {}
         problems: dict[str, str] = {}
-        rows = [("NAME", "QUEUE", "CONNECTION", "HANDLER", "WAITING", "RUNNING")]
+        rows = [("NAME", "QUEUE", "CONNECTION", "HANDLER", "BATCH", "WAITING", "RUNNING")]
         for consumer in consumers:
             connection = registry.current().consumer_connection(consumer)
             rows.append(
@@ -39,6 +39,7 @@ class Command(BaseCommand):
                     consumer.queue,
                     connection,
                     _handler_name(consumer),
+                    str(consumer.batch_size),
                     _waiting(transports, problems, connection, consumer.queue),
                     str(len(processes.running(consumer.name))),
                 )

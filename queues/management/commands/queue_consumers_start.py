@@ -22,7 +22,13 @@ class Command(BaseCommand):
             "--max-messages", type=int, default=None, help="Exit after this many messages."
         )
         parser.add_argument(
-            "--batch-size", type=int, default=1, help="Take and handle messages N at a time."
+            "--batch-size",
+            type=int,
+            default=None,
+            help=(
+                "Take and handle messages N at a time (default: the consumer's declared"
+                " batch size, shown by queue_consumers_list; 1 handles them one by one)."
+            ),
         )
         parser.add_argument(
             "--single-thread",
@@ -41,12 +47,12 @@ class Command(BaseCommand):
         *args,
         name: str,
         max_messages,
-        batch_size: int,
+        batch_size: int | None,
         single_thread: bool,
         max_idle_time,
         **options,
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
             runtime = ConsumerRuntime(
