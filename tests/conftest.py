@@ -15,6 +15,17 @@ pytest_plugins = [
 
 
 @pytest.fixture(autouse=True)
+def _fresh_attribute_definitions():
+    """Forget the attribute definitions a product save caches: a test's rolled-back
+    attributes must not be seen by the next test."""
+    from catalog.services.attribute_checks import forget_definitions
+
+    forget_definitions()
+    yield
+    forget_definitions()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Hash test passwords with a fast hasher: the real one costs ~0.3 s per user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

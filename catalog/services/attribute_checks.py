@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from catalog.models import AttributeOption, AttributeSet, ProductAttribute
+from django.db.models.signals import post_delete, post_save
+
+from catalog.models import AttributeSet, AttributeSetAttribute, ProductAttribute
 from catalog.serializers.fields import INVALID_VALUE
 from webapi.exceptions import CouldNotSaveException, InputException
 
@@ -66,20 +69,44 @@ _BOOLEANS = frozenset({"0", "1", "true", "false"})
 
 def check_attribute_set(attribute_set_id: Any) -> None:
     """Raise Magento's error unless `attribute_set_id` names a product attribute set."""
+    _set_attributes(attribute_set_id)
+
+
+# The definitions of each set, read once per CACHE_SECONDS per process (a product save
+# must not reload 30 attributes): forgotten at once when this process writes an
+# attribute or a set, within CACHE_SECONDS when another process does.
+CACHE_SECONDS = 5.0
+_definitions: dict[int, tuple[float, dict[str, ProductAttribute]]] = {}
+
+
+def forget_definitions(**_signal: Any) -> None:
+    _definitions.clear()
+
+
+def _set_attributes(attribute_set_id: Any) -> dict[str, ProductAttribute]:
     try:
         pk = int(str(attribute_set_id).strip())
     except (TypeError, ValueError):
         pk = 0
+    now = time.monotonic()
+    cached = _definitions.get(pk)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
     if pk < 1 or not AttributeSet.objects.filter(pk=pk, entity_type_id=4).exists():
         raise CouldNotSaveException(INVALID_PRODUCT_DATA, [INVALID_SET])
-
-
-def _set_attributes(attribute_set_id: Any) -> dict[str, ProductAttribute]:
-    check_attribute_set(attribute_set_id)
-    return {
+    attributes = {
         a.attribute_code: a
-        for a in ProductAttribute.objects.filter(set_entries__attribute_set_id=attribute_set_id)
+        for a in ProductAttribute.objects.filter(set_entries__attribute_set_id=pk)
     }
+    _definitions[pk] = (now, attributes)
+    return attributes
+
+
+for _model in (AttributeSet, AttributeSetAttribute, ProductAttribute):
+    post_save.connect(forget_definitions, sender=_model, dispatch_uid=f"forget-{_model.__name__}")
+    post_delete.connect(
+        forget_definitions, sender=_model, dispatch_uid=f"forget-d-{_model.__name__}"
+    )
 
 
 def known_custom_attributes(
@@ -105,24 +132,7 @@ def _invalid(code: str, value: Any) -> InputException:
     return InputException(INVALID_VALUE, {"value": value, "fieldName": code})
 
 
-def _option_values(attributes: Iterable[ProductAttribute]) -> dict[int, set[str]]:
-    """Return the valid option values of option-bearing attributes (one query)."""
-    values: dict[int, set[str]] = {}
-    table = []
-    for attribute in attributes:
-        if attribute.source_options:
-            values[attribute.pk] = {str(o["value"]) for o in attribute.source_options}
-        elif attribute.uses_table_options:
-            values[attribute.pk] = set()
-            table.append(attribute.pk)
-    for attribute_id, pk in AttributeOption.objects.filter(attribute_id__in=table).values_list(
-        "attribute_id", "pk"
-    ):
-        values[attribute_id].add(str(pk))
-    return values
-
-
-def _check_value(attribute: ProductAttribute, value: Any, options: set[str] | None) -> None:
+def _check_value(attribute: ProductAttribute, value: Any) -> None:
     code = attribute.attribute_code
     if isinstance(value, dict):
         raise _invalid(code, value)
@@ -178,14 +188,13 @@ def check_custom_attributes(
         for a in custom_attributes
         if a.get("attribute_code") in attributes and a.get("attribute_code") not in PRODUCT_FIELDS
     }
-    options = _option_values(attributes[code] for code in given)
     for code, value in given.items():
         attribute = attributes[code]
         if _empty(value):
             if attribute.is_required and attribute.is_visible and not attribute.default_value:
                 raise InputException(ATTRIBUTE_EMPTY, [attribute.default_frontend_label])
             continue
-        _check_value(attribute, value, options.get(attribute.pk))
+        _check_value(attribute, value)
     if creating:
         for code, attribute in attributes.items():
             if (
