@@ -321,6 +321,9 @@ def test_a_lock_timeout_in_a_service_call_is_retried_with_backoff_and_completes(
     for proc in site.alive():  # one fresh consumer, as the README starts it
         site.kill(proc)
     site.start_consumer()
+    # What the earlier faults left queued (redeliveries, relayed duplicates) drains first,
+    # so the update below is not queued behind it while the row is held.
+    wait_for(lambda: queue_empty(site), timeout=180, interval=0.5)
     bulk = accept(site, customers("lock", 1))
     wait_final(site, [bulk], 1, timeout=60)
     (customer_id,) = site.sql(
@@ -344,14 +347,20 @@ def test_a_lock_timeout_in_a_service_call_is_retried_with_backoff_and_completes(
         assert status == 202, body
         update = body["bulk_uuid"]
         # The consumer's service call waits for the row…
-        wait_for(
-            lambda: site.sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            )[0][0],
-            timeout=120,
-            interval=0.05,
-        )
+        try:
+            wait_for(
+                lambda: site.sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )[0][0],
+                timeout=120,
+                interval=0.05,
+            )
+        except pytest.fail.Exception:
+            pytest.fail(
+                f"the update never waited for the row: {statuses(site, [update])}, "
+                f"queue empty: {queue_empty(site)}\n{site.log_tail()}"
+            )
         time.sleep(2.5)  # …longer than its lock timeout (2 s): the first attempt fails
         holder.rollback()
     wait_final(site, [update], 1, timeout=60)
