@@ -10,7 +10,7 @@ permissions: reading needs `catalog.view_<model>`, every write `catalog.change_<
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,8 @@ class _Call:
     service: Callable[..., Any]
     call: Callable[[Callable[..., Any], CallContext, Params, Any], Any]
     search: bool = False
+    # `many(ctx, [(params, data), ...])`: several calls at once (`Route.call_many`).
+    many: Callable[[CallContext, Sequence[tuple[Params, Any]]], list[Any]] | None = None
 
     def __call__(self, ctx: CallContext, params: Params, data: Any) -> Any:
         return self.call(self.service, ctx, params, data)
@@ -67,10 +69,25 @@ def by(service: Callable[..., Any], *names: str) -> _Call:
     return _Call(service, lambda s, ctx, params, data: s(ctx, *(params[n] for n in names)))
 
 
-def saving(service: Callable[..., Any], wrapper: str, name: str) -> _Call:
-    """`service(ctx, body[wrapper], identifier)`: the identifier from the URL, else the body."""
+def saving(
+    service: Callable[..., Any],
+    wrapper: str,
+    name: str,
+    many: Callable[..., list[Any]] | None = None,
+) -> _Call:
+    """`service(ctx, body[wrapper], identifier)`: the identifier from the URL, else the body.
+
+    `many(ctx, [(body[wrapper], identifier), ...])`, if given, does several such saves
+    at once (the operation consumer's batches).
+    """
     return _Call(
-        service, lambda s, ctx, params, data: s(ctx, data[wrapper], _param(params, data, name))
+        service,
+        lambda s, ctx, params, data: s(ctx, data[wrapper], _param(params, data, name)),
+        many=None
+        if many is None
+        else lambda ctx, calls: many(
+            ctx, [(data[wrapper], _param(params, data, name)) for params, data in calls]
+        ),
     )
 
 
@@ -88,6 +105,7 @@ def declare(tag: str, model: str, *routes: tuple[Any, ...]) -> None:
                 path=path,
                 service=f"catalog.services.{call.service.__qualname__}",
                 call=call,
+                call_many=call.many,
                 permission=f"catalog.{'view' if method == 'GET' else 'change'}_{model}",
                 request=request[0] if request else None,
                 search=call.search,
@@ -120,14 +138,14 @@ declare(
     (
         "POST",
         "/V1/products",
-        saving(products.save, "product", "sku"),
+        saving(products.save, "product", "sku", many=products.save_many),
         "Create a product, or update the one with this SKU.",
         ProductRequest,
     ),
     (
         "PUT",
         "/V1/products/:sku",
-        saving(products.save, "product", "sku"),
+        saving(products.save, "product", "sku", many=products.save_many),
         "Update the product with this SKU, or create it.",
         ProductRequest,
     ),

@@ -27,6 +27,11 @@ SIGN_IN_INCORRECT = (
 )
 
 
+class RunSeparately(Exception):
+    """Raised by a route's `call_many` that cannot run these calls together (their order
+    would matter): the caller runs them one by one with `call` instead. Never answered."""
+
+
 class LocalizedException(Exception):
     """Base: a message for a person, with Magento-style placeholders."""
 

@@ -7,13 +7,13 @@ exactly as the synchronous call would have been.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 
-from webapi.exceptions import InputException, NotAuthenticated, NotAuthorized
+from webapi.exceptions import InputException, NotAuthenticated, NotAuthorized, RunSeparately
 from webapi.routes import CallContext, Route
 
 # Most objects and arrays within each other in a body (a bulk item counts alone). Real
@@ -77,6 +77,20 @@ def run_route(
         return route.call(ctx, params, data)
     with transaction.atomic(savepoint=savepoint):
         return route.call(ctx, params, data)
+
+
+def run_route_many(
+    route: Route, ctx: CallContext, calls: Sequence[tuple[Mapping[str, str], Any]]
+) -> list[Any]:
+    """Run several validated calls of `route` with its `call_many`, inside the caller's
+    transaction (no savepoint: the caller holds one and rolls back to it on failure).
+
+    Raise what the calls raise, or RunSeparately (also when the route has no
+    `call_many`): then the caller runs each call with `run_route`.
+    """
+    if route.call_many is None or not route.atomic:
+        raise RunSeparately()
+    return route.call_many(ctx, calls)
 
 
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:

@@ -13,7 +13,7 @@ nothing else. Inconsistent declarations are system check errors (`webapi.checks`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,8 @@ class CallContext:
 
 # call(ctx, params, data) -> a JSON-serialisable answer
 ServiceCall = Callable[[CallContext, Mapping[str, str], Any], Any]
+# call_many(ctx, [(params, data), ...]) -> the answers, in order
+ServiceCalls = Callable[[CallContext, Sequence[tuple[Mapping[str, str], Any]]], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class Route:
     - `status`: the HTTP status of a successful synchronous answer.
     - `atomic`: False runs `call` outside a transaction, for a service whose writes
       must persist even when it fails (the admin token route counts failed sign-ins).
+    - `call_many(ctx, [(params, data), ...])`: optional, several calls in one go with
+      the effect of `call` for each in order, returning their answers in order (the
+      operation consumer runs a batch of one bulk's operations so). It raises the
+      first failure, or `webapi.exceptions.RunSeparately` when it cannot run these
+      together; the caller then runs each with `call`.
     """
 
     method: str
@@ -91,6 +98,7 @@ class Route:
     search: bool = False
     status: int = 200
     atomic: bool = True
+    call_many: ServiceCalls | None = None
     summary: str = ""
     tags: tuple[str, ...] = ()
     segments: tuple[str, ...] = field(init=False, repr=False, compare=False)

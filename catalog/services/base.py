@@ -93,6 +93,44 @@ def insert_unless_taken(instance: Model) -> bool:
     return True
 
 
+def insert_many_unless_taken(instances: Sequence[Model]) -> list[bool]:
+    """Insert `instances` of one model, each unless a unique value of it is taken (by a
+    row or by an earlier instance of the list); return which were inserted.
+
+    `insert_unless_taken` for many rows in one `INSERT ... ON CONFLICT DO NOTHING
+    RETURNING`: sets the primary keys of those inserted.
+    """
+    if not instances:
+        return []
+    model = type(instances[0])
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    for instance in instances:
+        for field in fields:
+            field.pre_save(instance, True)  # auto_now(_add) timestamps
+    # Each inserted row comes back with its pk and the instance's position in the list,
+    # carried by a unique column the instances all set (the RETURNING order of an
+    # INSERT is not promised, and rows not inserted return nothing).
+    key = next(f for f in fields if f.unique and not f.null)
+    positions = {getattr(instance, key.attname): i for i, instance in enumerate(instances)}
+    rows = model._base_manager._insert(  # type: ignore[attr-defined]
+        list(instances),
+        fields=fields,
+        returning_fields=[meta.pk, key],
+        on_conflict=OnConflict.IGNORE,
+    )
+    inserted = [False] * len(instances)
+    alias = transaction.get_connection().alias
+    for pk, value in rows or ():
+        index = positions[value]
+        instance = instances[index]
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = alias
+        inserted[index] = True
+    return inserted
+
+
 def merge_custom_attributes(
     current: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]] | None
 ) -> list[dict[str, Any]]:

@@ -126,11 +126,45 @@ def save_stock_item(
     SELECT, for bulk imports). Assumes `product` is saved and, for an update, locked
     by the caller.
     """
-    data = data or {}
-    item = None if new else StockItem.objects.filter(product=product).first()
-    created = item is None
-    if item is None:
-        item = StockItem(product=product, stock_id=DEFAULT_STOCK_ID)
+    if new:
+        item, source_item = new_stock_rows(product, data)
+        item.save(force_insert=True)
+        if source_item is not None:
+            source_item.save(force_insert=True)
+        return item
+    found = StockItem.objects.filter(product=product).first()
+    created = found is None
+    item = StockItem(product=product, stock_id=DEFAULT_STOCK_ID) if found is None else found
+    _apply_stock_data(item, data or {}, product.type_id, created=created)
+    item.save()
+    product.stock_item = item  # type: ignore[misc]  # the reverse one-to-one cache
+    if product.type_id in QTY_PRODUCT_TYPES:
+        SourceItem.objects.update_or_create(
+            product=product, source_id=DEFAULT_SOURCE_CODE, defaults=_source_values(item)
+        )
+    return item
+
+
+def new_stock_rows(
+    product: Product, data: dict[str, Any] | None
+) -> tuple[StockItem, SourceItem | None]:
+    """Return the unsaved stock item of a product just inserted, from cleaned STOCK_ITEM
+    data, and its `default` source item (None for a type without quantity).
+
+    What `save_stock_item(product, data, new=True)` saves; a caller creating many
+    products saves the rows of all of them with one `bulk_create` per model.
+    """
+    item = StockItem(product=product, stock_id=DEFAULT_STOCK_ID)
+    _apply_stock_data(item, data or {}, product.type_id, created=True)
+    product.stock_item = item  # type: ignore[misc]  # the reverse one-to-one cache
+    if product.type_id not in QTY_PRODUCT_TYPES:
+        return item, None
+    return item, SourceItem(product=product, source_id=DEFAULT_SOURCE_CODE, **_source_values(item))
+
+
+def _apply_stock_data(
+    item: StockItem, data: dict[str, Any], product_type: str, *, created: bool
+) -> None:
     for field in STOCK_ITEM_WRITABLE:
         if field in data:
             value = data[field]
@@ -141,18 +175,11 @@ def save_stock_item(
     if created and not in_stock_given:
         # A new item is in stock if it has quantity, out of stock otherwise.
         item.is_in_stock = item.qty is not None and item.qty > 0
-    _settle(item, product.type_id, in_stock_given=in_stock_given)
-    item.save(force_insert=new)
-    product.stock_item = item  # type: ignore[misc]  # the reverse one-to-one cache
-    if product.type_id in QTY_PRODUCT_TYPES:
-        values = {"quantity": item.qty or 0, "status": int(item.is_in_stock)}
-        if new:
-            SourceItem.objects.create(product=product, source_id=DEFAULT_SOURCE_CODE, **values)
-        else:
-            SourceItem.objects.update_or_create(
-                product=product, source_id=DEFAULT_SOURCE_CODE, defaults=values
-            )
-    return item
+    _settle(item, product_type, in_stock_given=in_stock_given)
+
+
+def _source_values(item: StockItem) -> dict[str, Any]:
+    return {"quantity": item.qty or 0, "status": int(item.is_in_stock)}
 
 
 def _from_default_source(product: Product, quantity: Decimal | None, status: int) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
@@ -14,6 +15,8 @@ from catalog.models import (
     CategoryProduct,
     Product,
     ProductStoreValue,
+    SourceItem,
+    StockItem,
 )
 from catalog.serializers.fields import INVALID_VALUE
 from catalog.serializers.products import (
@@ -26,15 +29,21 @@ from catalog.serializers.products import (
 from catalog.services.attribute_checks import check_custom_attributes
 from catalog.services.base import (
     clean,
+    insert_many_unless_taken,
     insert_unless_taken,
     merge_custom_attributes,
     search,
     writes,
 )
-from catalog.services.inventory import save_stock_item
+from catalog.services.inventory import new_stock_rows, save_stock_item
 from catalog.url_keys import format_url_key
 from store.models import ADMIN_STORE_ID, Website
-from webapi.exceptions import InputException, InputMismatchException, NoSuchEntityException
+from webapi.exceptions import (
+    InputException,
+    InputMismatchException,
+    NoSuchEntityException,
+    RunSeparately,
+)
 
 if TYPE_CHECKING:
     from webapi.routes import CallContext
@@ -121,51 +130,64 @@ class ProductRepository:
         and category links, `extension_attributes.stock_item` its stock (see
         docs/api.md). Return the product as read in the caller's store.
         """
-        data = clean(PRODUCT, product_data)
-        body_sku = data.get("sku")
-        sku = sku if sku not in (None, "") else body_sku
-        if not sku:
-            raise InputException(
-                '"%fieldName" is required. Enter and try again.', {"fieldName": "sku"}
-            )
-        sku = PRODUCT.fields["sku"].clean(sku, "sku")
-        if body_sku is not None and body_sku != sku:
-            raise InputException(SKU_MISMATCH, {"urlSku": sku, "bodySku": body_sku})
-        extension = data.get("extension_attributes") or {}
-        website_ids = extension.get("website_ids")
-        if website_ids is not None:
-            _check_websites(website_ids)
-        url_key, category_ids = _take_system_attributes(data)
-        if data.get("attribute_set_id") is not None or data.get("custom_attributes"):
-            # A product attribute set, and values its attributes accept (Magento's
-            # product validation; docs/api.md).
-            check_custom_attributes(
-                data.get("custom_attributes") or [],
-                data.get("attribute_set_id") or DEFAULT_ATTRIBUTE_SET_ID,
-            )
-        links = extension.get("category_links")
-        if links is not None:
-            links = _check_category_links(links)
-        elif category_ids is not None:
-            links = _check_category_links([{"category_id": c} for c in category_ids])
-        stock = extension.get("stock_item")
+        return _save(ctx, _prepare(ctx, product_data, sku))
 
-        if data.get("name", "").strip():
-            # The common case of a bulk import: one INSERT, no SELECT before it.
-            new = _new_product(ctx, sku, data, website_ids, url_key)
-            if insert_unless_taken(new):
-                if links:
-                    CategoryProduct.objects.bulk_create(
-                        CategoryProduct(product=new, category_id=c, position=p) for c, p in links
-                    )
-                save_stock_item(new, stock, new=True)
-                return render_product(new, category_links=links or [])
-        product = Product.objects.select_for_update().filter(sku=sku).first()
-        if product is None:
-            if data.get("name", "").strip():
-                raise InputMismatchException(URL_KEY_TAKEN)  # the only other unique value
-            raise InputException(ATTRIBUTE_EMPTY, ["name"])
-        return _update(ctx, product, data, website_ids, links, url_key)
+    @classmethod
+    @writes
+    def save_many(
+        cls, ctx: CallContext, calls: Sequence[tuple[Any, str | None]]
+    ) -> list[dict[str, Any]]:
+        """Do `save(ctx, product_data, sku)` for each `(product_data, sku)` in order, and
+        return the answers: the same products as calling `save` one by one.
+
+        The common case of a bulk, new products, takes one INSERT for all their rows
+        and one per table of their stock and category links, instead of three or four
+        statements per product. The others (SKUs that exist, a SKU given twice) are
+        saved one by one after them, which changes nothing: they touch other rows. It
+        raises the first failure (with nothing to undo: the caller's savepoint holds
+        it) and RunSeparately when order would matter: a product a call saves before
+        the call that creates it.
+        """
+        prepared = [_prepare(ctx, data, sku) for data, sku in calls]
+        first_new: dict[str, int] = {}
+        for index, call in enumerate(prepared):
+            if call.data.get("name", "").strip() and call.sku not in first_new:
+                first_new[call.sku] = index
+        fresh = {
+            index: _new_product(ctx, call.sku, call.data, call.website_ids, call.url_key)
+            for index, call in ((i, prepared[i]) for i in first_new.values())
+        }
+        inserted = insert_many_unless_taken(list(fresh.values()))
+        answers: dict[int, dict[str, Any]] = {}
+        stock_items: list[StockItem] = []
+        source_items: list[SourceItem] = []
+        links: list[CategoryProduct] = []
+        for (index, product), was_inserted in zip(fresh.items(), inserted, strict=True):
+            if not was_inserted:
+                continue
+            call = prepared[index]
+            stock_item, source_item = new_stock_rows(product, call.stock)
+            stock_items.append(stock_item)
+            if source_item is not None:
+                source_items.append(source_item)
+            links.extend(
+                CategoryProduct(product=product, category_id=c, position=p)
+                for c, p in call.links or []
+            )
+        StockItem.objects.bulk_create(stock_items)
+        SourceItem.objects.bulk_create(source_items)
+        CategoryProduct.objects.bulk_create(links)
+        for (index, product), was_inserted in zip(fresh.items(), inserted, strict=True):
+            if was_inserted:
+                answers[index] = render_product(product, category_links=prepared[index].links or [])
+        created = {prepared[index].sku: index for index in answers}  # the new ones
+        for index, call in enumerate(prepared):
+            if index in answers:
+                continue
+            if created.get(call.sku, -1) > index:
+                raise RunSeparately()
+            answers[index] = _save(ctx, call)
+        return [answers[index] for index in range(len(prepared))]
 
     @classmethod
     def get(cls, ctx: CallContext, sku: str) -> dict[str, Any]:
@@ -199,6 +221,69 @@ class ProductRepository:
             raise NoSuchEntityException(PRODUCT_NOT_FOUND)
         product.delete()
         return True
+
+
+@dataclass
+class _Save:
+    """A product save's cleaned input: what `save` checked before writing anything."""
+
+    sku: str
+    data: dict[str, Any]
+    website_ids: list[int] | None
+    url_key: str | None
+    links: list[tuple[int, int]] | None
+    stock: dict[str, Any] | None
+
+
+def _prepare(ctx: CallContext, product_data: Any, sku: str | None) -> _Save:
+    """Clean and check a save's input (raising what Magento raises); write nothing."""
+    data = clean(PRODUCT, product_data)
+    body_sku = data.get("sku")
+    sku = sku if sku not in (None, "") else body_sku
+    if not sku:
+        raise InputException('"%fieldName" is required. Enter and try again.', {"fieldName": "sku"})
+    sku = PRODUCT.fields["sku"].clean(sku, "sku")
+    if body_sku is not None and body_sku != sku:
+        raise InputException(SKU_MISMATCH, {"urlSku": sku, "bodySku": body_sku})
+    extension = data.get("extension_attributes") or {}
+    website_ids = extension.get("website_ids")
+    if website_ids is not None:
+        _check_websites(website_ids)
+    url_key, category_ids = _take_system_attributes(data)
+    if data.get("attribute_set_id") is not None or data.get("custom_attributes"):
+        # A product attribute set, and values its attributes accept (Magento's
+        # product validation; docs/api.md).
+        check_custom_attributes(
+            data.get("custom_attributes") or [],
+            data.get("attribute_set_id") or DEFAULT_ATTRIBUTE_SET_ID,
+        )
+    links = extension.get("category_links")
+    if links is not None:
+        links = _check_category_links(links)
+    elif category_ids is not None:
+        links = _check_category_links([{"category_id": c} for c in category_ids])
+    return _Save(sku, data, website_ids, url_key, links, extension.get("stock_item"))
+
+
+def _save(ctx: CallContext, call: _Save) -> dict[str, Any]:
+    """Write a prepared save: insert the product, or update the one with its SKU."""
+    data = call.data
+    if data.get("name", "").strip():
+        # The common case of a bulk import: one INSERT, no SELECT before it.
+        new = _new_product(ctx, call.sku, data, call.website_ids, call.url_key)
+        if insert_unless_taken(new):
+            if call.links:
+                CategoryProduct.objects.bulk_create(
+                    CategoryProduct(product=new, category_id=c, position=p) for c, p in call.links
+                )
+            save_stock_item(new, call.stock, new=True)
+            return render_product(new, category_links=call.links or [])
+    product = Product.objects.select_for_update().filter(sku=call.sku).first()
+    if product is None:
+        if data.get("name", "").strip():
+            raise InputMismatchException(URL_KEY_TAKEN)  # the only other unique value
+        raise InputException(ATTRIBUTE_EMPTY, ["name"])
+    return _update(ctx, product, data, call.website_ids, call.links, call.url_key)
 
 
 def _check_websites(website_ids: list[int]) -> None:
