@@ -90,43 +90,42 @@ def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
 def save_outcomes(operations: Sequence[Operation]) -> None:
     """Write the outcome fields of many operations in one statement.
 
-    On PostgreSQL one `UPDATE ... FROM (VALUES ...)` for all rows (`bulk_update` builds
-    a CASE expression per field and row, which costs more Python time than running
-    the operations; one UPDATE per row costs the server a statement each). Elsewhere
-    one UPDATE per row, in one `executemany`.
+    On PostgreSQL one `UPDATE ... FROM unnest(...)`, one array per column (`bulk_update`
+    builds a CASE expression per field and row, which costs more Python time than
+    running the operations; one UPDATE per row costs the server a statement each, and
+    a VALUES list a query text too long for psycopg to cache). Elsewhere one UPDATE
+    per row, in one `executemany`.
     """
     if not operations:
         return
     quote = connection.ops.quote_name
-    table = quote(Operation._meta.db_table)
-    rows = [[op.pk, *_row(op, OUTCOME_COLUMNS)] for op in operations]
+    rows = [[*_row(op, OUTCOME_COLUMNS), op.pk] for op in operations]
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            assignments = ", ".join(f"{quote(f)} = %s" for f in OUTCOME_COLUMNS)
-            sql = f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s"
-            cursor.executemany(sql, [[*row[1:], row[0]] for row in rows])
+        if connection.vendor == "postgresql":
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            cursor.execute(_outcome_update_sql(), columns)
             return
-        head, one_row, tail = _outcome_update_sql()
-        cursor.execute(
-            head + ", ".join([one_row] * len(rows)) + tail,
-            [value for row in rows for value in row],
-        )
+        assignments = ", ".join(f"{quote(f)} = %s" for f in OUTCOME_COLUMNS)
+        table = quote(Operation._meta.db_table)
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s", rows)
 
 
 @functools.cache
-def _outcome_update_sql() -> tuple[str, str, str]:
-    """`save_outcomes`' UPDATE on PostgreSQL: what comes before its VALUES rows, one row
-    (each placeholder cast to its column's type, without length: a cast to varchar(n)
-    would cut a value short instead of failing), and what comes after them."""
+def _outcome_update_sql() -> str:
+    """`save_outcomes`' UPDATE on PostgreSQL: one array parameter per column, cast to the
+    column's type without length (a cast to varchar(n) would cut a value short)."""
     quote = connection.ops.quote_name
     meta = Operation._meta
-    fields = [meta.get_field("id"), *(meta.get_field(c) for c in OUTCOME_COLUMNS)]
-    row = ", ".join(f"%s::{str(f.db_type(connection)).split('(')[0]}" for f in fields)
-    names = ", ".join(quote(c) for c in ("id", *OUTCOME_COLUMNS))
+    columns = (*OUTCOME_COLUMNS, "id")
+    arrays = ", ".join(
+        f"%s::{str(meta.get_field(c).db_type(connection)).split('(')[0]}[]" for c in columns
+    )
+    names = ", ".join(quote(c) for c in columns)
     assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in OUTCOME_COLUMNS)
-    head = f"UPDATE {quote(meta.db_table)} AS o SET {assignments} FROM (VALUES "
-    tail = f") AS v ({names}) WHERE o.{quote('id')} = v.{quote('id')}"
-    return head, f"({row})", tail
+    return (
+        f"UPDATE {quote(meta.db_table)} AS o SET {assignments} "
+        f"FROM unnest({arrays}) AS v ({names}) WHERE o.{quote('id')} = v.{quote('id')}"
+    )
 
 
 def event(

@@ -42,9 +42,10 @@ from operations.actions.counters import record_transitions
 from operations.bulkwrite import event, insert_events, save_outcomes
 from operations.conf import operations_settings
 from operations.db import is_transient, locked
-from operations.models import OUTCOME_COLUMNS, EventKind, Operation, OperationStatus
+from operations.models import OUTCOME_COLUMNS, Bulk, EventKind, Operation, OperationStatus
 from operations.validation import error_message, storable
 from queues.backoff import Backoff
+from store.models import Store
 from webapi import execution
 from webapi.exceptions import InputException, LocalizedException
 from webapi.routes import CallContext, Route, routes
@@ -85,11 +86,8 @@ def execute_operations(
         return []
     with transaction.atomic(savepoint=False):
         _set_lock_timeout()
-        found = list(
-            locked(Operation.objects.filter(pk__in=ids))
-            .select_related("bulk__owner", "store")
-            .order_by("pk")
-        )
+        found = list(locked(Operation.objects.filter(pk__in=ids)).order_by("pk"))
+        _attach_bulks_and_stores(found)
         runnable = [op for op in found if op.status == OperationStatus.OPEN]
         events = _run_together(runnable, consumer) if len(runnable) > 1 else None
         if events is None:
@@ -217,6 +215,16 @@ def save_redacted(operations: Sequence[Operation]) -> None:
     failed for good."""
     if operations:
         Operation.objects.bulk_update(operations, ["serialized_data"])
+
+
+def _attach_bulks_and_stores(operations: list[Operation]) -> None:
+    """Load each distinct bulk (with its owner) and store once for a batch, not per row
+    (a join would build a bulk, a user and a store for every operation)."""
+    bulks = Bulk.objects.select_related("owner").in_bulk({op.bulk_id for op in operations})
+    stores = Store.objects.in_bulk({op.store_id for op in operations})
+    for op in operations:
+        op.bulk = bulks[op.bulk_id]
+        op.store = stores[op.store_id]
 
 
 def _set_lock_timeout() -> None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -101,7 +101,10 @@ class DbTransport(Transport):
                 for queue in queues
             )
         try:
-            QueueMessage.objects.bulk_create(rows, batch_size=500)
+            if connection.vendor == "postgresql":
+                _copy_messages(rows)
+            else:
+                QueueMessage.objects.bulk_create(rows, batch_size=500)
         except (DatabaseError, TypeError, ValueError) as exc:
             raise PublishError(f"could not store {len(rows)} message row(s): {exc}") from exc
 
@@ -297,3 +300,44 @@ def cleanup(keep_done_hours: float | None = None) -> int:
     cutoff = timezone.now() - timedelta(hours=hours)
     deleted, _ = QueueMessage.objects.filter(status=Status.DONE, finished_at__lt=cutoff).delete()
     return deleted
+
+
+_COPY_COLUMNS = (
+    "queue",
+    "topic",
+    "message_id",
+    "body",
+    "headers",
+    "status",
+    "trials",
+    "available_at",
+    "claimed_by",
+    "error",
+    "created",
+)
+
+
+def _copy_messages(rows: Sequence[QueueMessage]) -> None:
+    """Insert message rows with PostgreSQL's COPY, in one transaction (`bulk_create` binds
+    every value in Python, which costs more than the publish itself for a big batch)."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in _COPY_COLUMNS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        sql = f"COPY {quote(QueueMessage._meta.db_table)} ({names}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.queue,
+                        row.topic,
+                        row.message_id,
+                        json.dumps(row.body),
+                        json.dumps(row.headers),
+                        row.status,
+                        row.trials,
+                        row.available_at,
+                        row.claimed_by,
+                        row.error,
+                        row.created,
+                    )
+                )
