@@ -1,9 +1,12 @@
 """Publishing: `publish`, `publish_many` and their `*_on_commit` variants.
 
 A message is an Envelope: JSON body, `message_id`, topic and the caller's headers.
-The topic's enabled Publisher names the connection and exchange. Each thread keeps
-one transport per connection and reuses it; after a dropped connection the send is
-retried on a fresh one with a bounded backoff. Consumers de-duplicate by
+The topic's enabled Publisher names the connection and exchange. Transports are
+kept in a pool per process and reused by whichever thread publishes next (under
+ASGI every request may run in a thread of its own: a transport per thread would
+open a RabbitMQ connection per request); one is used by one thread at a time, and
+one left idle longer than IDLE_SECONDS is closed instead of reused. After a dropped
+connection the send is retried on a fresh one with a bounded backoff. Consumers de-duplicate by
 `message_id`, so a retried send that had in fact arrived is harmless.
 """
 
@@ -44,7 +47,12 @@ class OutgoingMessage:
 
 MessageSpec = OutgoingMessage | tuple[str, dict[str, Any], Mapping[str, Any] | None]
 
-_local = threading.local()
+# Idle transports per (connection, fail_fast), the most recently used last, with the
+# time each was put back.
+_pool: dict[tuple[str, bool], list[tuple[Transport, float]]] = {}
+_pool_lock = threading.Lock()
+IDLE_SECONDS = 30.0  # under RabbitMQ's heartbeat timeout: a connection older may be gone
+MAX_IDLE = 8
 
 
 def new_message_id() -> str:
@@ -140,15 +148,18 @@ def _outgoing(message: MessageSpec) -> OutgoingMessage:
 
 def _send(connection: str, exchange: str, envelopes: list[Envelope], patient: bool) -> None:
     last: TransportError | None = None
-    waits = SEND_BACKOFF.waits() if patient else ()
-    for attempt, pause in enumerate([0.0, *waits], start=1):
-        if pause:
-            time.sleep(pause)
-        transport = _transport(connection, fail_fast=not patient)
+    pauses = [0.0, *(SEND_BACKOFF.waits() if patient else ())]
+    key = (connection, not patient)
+    attempt, stale_retried = 0, False
+    while attempt < len(pauses):
+        if pauses[attempt]:
+            time.sleep(pauses[attempt])
+        attempt += 1
+        transport, reused = _checkout(key)
         try:
             transport.publish(exchange, envelopes)
-            return
         except PublishError:
+            _close(transport)
             raise  # the transport's own verdict (after its own attempts): not confirmed
         except TransportError as exc:
             last = exc
@@ -160,30 +171,65 @@ def _send(connection: str, exchange: str, envelopes: list[Envelope], patient: bo
                 attempt,
                 exc,
             )
-            _drop_transport(connection, fail_fast=not patient)
+            _close(transport)
+            if reused and not stale_retried:
+                # Its connection may have dropped while it sat in the pool (a broker
+                # restart), and so may the others': again at once, on a fresh one.
+                stale_retried = True
+                attempt -= 1
+                close_transports(key)
+        except BaseException:
+            _close(transport)
+            raise
+        else:
+            _checkin(key, transport)
+            return
     raise PublishError(
         f"{len(envelopes)} message(s) on {connection}/{exchange} not confirmed: {last}"
     ) from last
 
 
-def _transport(connection: str, *, fail_fast: bool = False) -> Transport:
-    cache: dict[tuple[str, bool], Transport] = _local.__dict__.setdefault("transports", {})
-    key = (connection, fail_fast)
-    if key not in cache:
-        cache[key] = create_transport(connection, fail_fast=fail_fast)
-    return cache[key]
-
-
-def _drop_transport(connection: str, *, fail_fast: bool = False) -> None:
-    transport = _local.__dict__.get("transports", {}).pop((connection, fail_fast), None)
+def _checkout(key: tuple[str, bool]) -> tuple[Transport, bool]:
+    """Take an idle transport of the pool, or make one (outside the lock); say which."""
+    stale = []
+    transport = None
+    now = time.monotonic()
+    with _pool_lock:
+        idle = _pool.get(key, [])
+        while idle:
+            candidate, since = idle.pop()
+            if now - since <= IDLE_SECONDS:
+                transport = candidate
+                break
+            stale.append(candidate)
+    for old in stale:
+        _close(old)
     if transport is not None:
-        try:
-            transport.close()
-        except TransportError:
-            logger.debug("closing a failed %s transport failed too", connection, exc_info=True)
+        return transport, True
+    return create_transport(key[0], fail_fast=key[1]), False
 
 
-def close_transports() -> None:
-    """Close this thread's publishing transports (end of a thread or a test)."""
-    for connection, fail_fast in list(_local.__dict__.get("transports", {})):
-        _drop_transport(connection, fail_fast=fail_fast)
+def _checkin(key: tuple[str, bool], transport: Transport) -> None:
+    with _pool_lock:
+        idle = _pool.setdefault(key, [])
+        if len(idle) < MAX_IDLE:
+            idle.append((transport, time.monotonic()))
+            return
+    _close(transport)
+
+
+def _close(transport: Transport) -> None:
+    try:
+        transport.close()
+    except TransportError:
+        logger.debug("closing a failed publishing transport failed too", exc_info=True)
+
+
+def close_transports(key: tuple[str, bool] | None = None) -> None:
+    """Close the idle publishing transports of the pool (a test's end, a shutdown), or
+    those of one (connection, fail_fast) `key`."""
+    with _pool_lock:
+        keys = list(_pool) if key is None else [key]
+        idle = [transport for k in keys for transport, _ in _pool.pop(k, [])]
+    for transport in idle:
+        _close(transport)
