@@ -357,8 +357,10 @@ def measure(args: argparse.Namespace, port: int, token: str, server_pid: int) ->
     requests = {mode: 0 for mode in MODES}
     example_errors: list[str] = []
     for repeat in range(args.repeats):
+        # The modes take turns going first, so that none always follows the same one.
+        order = MODES[repeat % 3 :] + MODES[: repeat % 3]
         for n in args.levels:
-            for mode in MODES:
+            for mode in order:
                 client_before, server_before = time.process_time(), cpu.seconds()
                 started = time.perf_counter()
                 got = bench.level(mode, n)
@@ -391,6 +393,7 @@ def measure(args: argparse.Namespace, port: int, token: str, server_pid: int) ->
                 {
                     "n": n,
                     "avg": statistics.fmean(times) if times else None,
+                    "median": statistics.median(times) if times else None,
                     "p95": p95(times) if times else None,
                     "errors": max(sample["errors"]),
                     "spread": max(sample["spread"]),
@@ -452,12 +455,14 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             )
         )
     if top >= 150 and bulk_top is not None:
-        avg = bulk_top["avg"]
+        median = bulk_top.get("median", bulk_top["avg"])
         out.append(
             (
                 "the 150-item bulk answers in < 1% of the article's 10 s (< 100 ms)",
-                "failed" if avg is None else f"{avg * 1000:,.0f} ms",
-                avg is not None and avg < 0.1,
+                "failed"
+                if median is None
+                else f"{median * 1000:,.0f} ms (median of {results['repeats']})",
+                median is not None and median < 0.1,
             )
         )
     accept = results["accept"]
@@ -491,6 +496,7 @@ def fmt_ms(value: float | None) -> str:
 def render(results: dict[str, Any]) -> str:
     lines = [
         f"Measured {results['date']} on {results['machine']}; load average "
+        f"{results.get('load_before', math.nan):.1f} before and "
         f"{results['load_average']:.1f} at the end. Command: `{results['command']}`.",
         "",
         "### Targets",
@@ -522,8 +528,9 @@ def render(results: dict[str, Any]) -> str:
         "(the article's Magento beside, seconds):",
         "",
         "| simultaneous | sync avg | sync p95 | sync errors | async avg | async p95 "
-        "| async errors | bulk of N | bulk errors | Magento sync / async / bulk (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| async errors | bulk of N avg | bulk of N median | bulk errors "
+        "| Magento sync / async / bulk (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n in results["levels"]:
         s, a, b = (row(results, mode, n) or {} for mode in MODES)
@@ -531,7 +538,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {n} | {fmt_ms(s.get('avg'))} | {fmt_ms(s.get('p95'))} | {s.get('errors')} "
             f"| {fmt_ms(a.get('avg'))} | {fmt_ms(a.get('p95'))} | {a.get('errors')} "
-            f"| {fmt_ms(b.get('avg'))} | {b.get('errors')} | {magento} |"
+            f"| {fmt_ms(b.get('avg'))} | {fmt_ms(b.get('median'))} | {b.get('errors')} "
+            f"| {magento} |"
         )
     lines += ["", "Is the client the bottleneck? CPU time over every level and repeat:", ""]
     lines += [
@@ -547,6 +555,15 @@ def render(results: dict[str, Any]) -> str:
             f"| {load['client_cpu_s'] / max(1, load['requests']) * 1000:.2f} ms |"
         )
     spread = max(r["spread"] for mode in ("sync", "async") for r in results["figures"][mode])
+    client = sum(load["client_cpu_s"] for load in results["load"].values())
+    server = [load["server_cpu_s"] for load in results["load"].values()]
+    if None not in server and sum(server):
+        lines += [
+            "",
+            f"The client (this script, threads and http.client) used {client:.1f} CPU s, "
+            f"{client / sum(server):.0%} of the {sum(server):.1f} s the server process "
+            "used: on 2 cores the server, PostgreSQL and RabbitMQ are what is measured.",
+        ]
     lines += [
         "",
         f"The last of N simultaneous requests left the client at most {spread * 1000:,.0f} ms "
@@ -624,6 +641,7 @@ def plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
             label=f"article's Magento: {mode}",
         )
     ax.set_yscale("log")
+    ax.set_ylim(bottom=0.005)
     ax.set_xlabel("number of simultaneous requests (items)")
     ax.set_ylabel("response time, seconds (log scale)")
     ax.set_title("Figure 4 reproduced: product-create response time")
@@ -815,6 +833,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     vhost = make_vhost(args.amqp_url)
     if vhost is None and urlparse(args.amqp_url).path.lstrip("/") not in ("", "%2F"):
         print("figures: no rabbitmqctl; using the vhost of --amqp-url as it is", flush=True)
@@ -843,6 +862,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                 server.terminate()
                 server.wait(timeout=30)
         results.update(
+            load_before=load_before,
             date=time.strftime("%Y-%m-%d"),
             machine=machine(args.amqp_url),
             load_average=os.getloadavg()[0],
