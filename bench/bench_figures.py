@@ -245,7 +245,13 @@ class Bench:
         times: list[float | None] = [None] * n
         sent = [0.0] * n
         errors: list[str] = []
-        conns = [self.connect(180) for _ in range(n)]
+        conns: list[http.client.HTTPConnection | None] = []
+        for _ in range(n):
+            try:
+                conns.append(self.connect(180))
+            except OSError as exc:  # a refused connection is an error of its level
+                errors.append(f"connect: {type(exc).__name__}: {exc}")
+                conns.append(None)
         barrier = threading.Barrier(n + 1)
 
         def work(i: int) -> None:
@@ -253,6 +259,8 @@ class Bench:
             barrier.wait()
             started = time.perf_counter()
             sent[i] = started
+            if conn is None:
+                return
             try:
                 conn.request("POST", path, body=bodies[i], headers=self.headers)
                 response = conn.getresponse()
@@ -276,7 +284,7 @@ class Bench:
             "times": [t for t in times if t is not None],
             "errors": len(errors),
             "example_error": errors[0] if errors else "",
-            "spread": max(sent) - min(sent),
+            "spread": max(sent) - min(sent) if n else 0.0,
         }
 
     def bulk(self, n: int, prefix: str) -> dict[str, Any]:

@@ -113,3 +113,32 @@ def test_plots_are_written(tmp_path: Path) -> None:
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         assert len(data) > 10_000
+
+
+def test_figures_skip_with_a_line_when_the_services_are_missing() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/bench_figures.py",
+            "--database-url",
+            "postgres://asyncbulk:asyncbulk@127.0.0.1:1/nowhere",
+            "--amqp-url",
+            "amqp://guest:guest@127.0.0.1:2/nowhere",
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "figures: skipped, PostgreSQL and RabbitMQ not reachable" in done.stdout
+
+
+def test_run_skips_a_script_whose_service_is_missing(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(run, "SERVICES", {"PostgreSQL": ("127.0.0.1", 1)})
+    monkeypatch.setattr(
+        run, "SCRIPTS", [run.Script("operations", "bench_operations.py", needs=("PostgreSQL",))]
+    )
+    assert run.main([]) == 0
+    out = capsys.readouterr().out
+    assert "bench: PostgreSQL 127.0.0.1:1 not reachable: parts that need it are skipped" in out
+    assert "bench: operations: skipped, needs PostgreSQL" in out
