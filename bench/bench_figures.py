@@ -490,7 +490,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                 (
                     f"bulk accept of {int(biggest):,} items ≥ 50× the synchronous API "
                     f"({results['clients']} clients, one server process)",
-                    f"{bulk / sync:,.0f}× ({sync:,.0f} items/s sync)",
+                    f"{bulk / sync:,.1f}× ({sync:,.0f} items/s sync)",
                     bulk / sync >= 50,
                 )
             )
