@@ -376,6 +376,13 @@ def environment() -> str:
     )
 
 
+def command_line() -> str:
+    """The command this run was started with (bench/run.py runs it with fewer runs)."""
+    if sys.argv[0].endswith("bench_operations.py") and len(sys.argv) > 1:
+        return " ".join([".venv/bin/python", "bench/bench_operations.py", *sys.argv[1:]])
+    return COMMAND
+
+
 def write_docs(table: str) -> None:
     text = DOCS.read_text()
     start = "<!-- section: operations (bench/bench_operations.py) -->"
@@ -384,7 +391,7 @@ def write_docs(table: str) -> None:
         f"{start}\n## Asynchronous and bulk API\n\n"
         "Reproduce (PostgreSQL and RabbitMQ on loopback; the bench database "
         "`asyncbulk_bench_operations` is dropped and created afresh):\n\n"
-        f"    {COMMAND}\n\n"
+        f"    {command_line()}\n\n"
         "The synchronous rate is 8 concurrent HTTP clients creating products one per "
         "request against `manage.py serve --no-consumers`; bulk accept is one "
         "5,000-product request to `async/bulk/V1/products` on the same server, from the "
