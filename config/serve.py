@@ -21,10 +21,13 @@ Daphne (on Twisted) answers some requests itself, before Django sees them:
 from __future__ import annotations
 
 import re
+import socket
 from typing import Any, cast
 
+import daphne.server
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
@@ -156,7 +159,39 @@ class RestServer(Server):
 
     Daphne builds its factory in `run` (`self.http_factory = HTTPFactory(self)`) and
     offers no option for it: the attribute takes a `RestHTTPFactory` instead.
+
+    `adopt=(fileno, family)` serves a listening socket made by another process
+    (`serve --workers`, `config.workers`) instead of `endpoints`. Daphne reads
+    endpoints as Twisted description strings only, and Twisted's `fd:` parser passes
+    `domain=` on as text, which `adoptStreamPort` refuses: while `run` parses the
+    endpoints, the adopted socket's endpoint is built directly.
     """
+
+    def __init__(
+        self, *args: Any, adopt: tuple[int, socket.AddressFamily] | None = None, **kwargs: Any
+    ) -> None:
+        self.adopt = adopt
+        if adopt is not None:
+            kwargs["endpoints"] = [f"fd:fileno={adopt[0]}"]
+        super().__init__(*args, **kwargs)
+
+    def run(self) -> None:
+        if self.adopt is None:
+            super().run()
+            return
+        fileno, family = self.adopt
+        parse = daphne.server.serverFromString
+
+        def adopted(reactor: Any, description: str) -> Any:
+            if description == f"fd:fileno={fileno}":
+                return AdoptedStreamServerEndpoint(reactor, fileno, family)
+            return parse(reactor, description)
+
+        daphne.server.serverFromString = adopted  # type: ignore[assignment]
+        try:
+            super().run()
+        finally:
+            daphne.server.serverFromString = parse
 
     @property
     def http_factory(self) -> RestHTTPFactory:
