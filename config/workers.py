@@ -132,7 +132,7 @@ class Supervisor:
                 delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** max(0, slot.quick_exits - 1))
                 how = f"signal {-code}" if code < 0 else f"code {code}"
                 logger.warning(
-                    "serve: worker %d (pid %d) exited with %s after %.1f s; starting it again in %.1f s",
+                    "serve: worker %d (pid %d) exited with %s after %.1f s; restarting in %.1f s",
                     slot.index,
                     slot.process.pid,
                     how,
