@@ -11,6 +11,13 @@ consumers (unless `--no-consumers`).
 - SIGTERM or SIGINT to the parent: every child gets SIGTERM (daphne closes its
   connections, the consumers finish their message), the parent waits for them (up to
   `STOP_TIMEOUT` seconds, then SIGKILL) and exits. A second signal kills at once.
+- The children share the work evenly: a listening socket readable in several
+  processes is accepted by whichever wakes first, and one process took all 8
+  keep-alive connections of a benchmark while the other idled. Each child writes how
+  many connections it holds on a `Board` (a small shared file the parent made); a
+  child holding more than another living child leaves a new connection to it, for
+  up to `MAX_DEFER` seconds (so a stuck or busy child never stalls accepting), and
+  takes one connection per wake-up (`balance_accepts`).
 - A child stops when its parent is gone: PR_SET_PDEATHSIG on Linux (SIGTERM at the
   parent's death), and on every system a look at `getppid()` once a second.
 """
@@ -20,16 +27,20 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import mmap
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any, cast
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +49,83 @@ MAX_BACKOFF = 30.0
 QUICK_EXIT = 10.0  # a child dying within this many seconds of its start doubles the backoff
 STOP_TIMEOUT = 30.0  # seconds children get to stop before they are killed
 PARENT_CHECK_INTERVAL = 1.0
+MAX_DEFER = 0.05  # seconds a child leaves a new connection to a less loaded one
+DEFER_STEP = 0.002
 _PR_SET_PDEATHSIG = 1
+_SLOT = struct.Struct("q")
+
+
+class Board:
+    """Connections held by each child, in a file shared by the parent and its children.
+
+    A slot is -1 while its child is not running (written by the parent). Aligned
+    8-byte writes: a reader sees an old or a new count, both fine for balancing.
+    """
+
+    def __init__(self, fileno: int, workers: int) -> None:
+        self.fileno = fileno
+        self.workers = workers
+        self._map = mmap.mmap(fileno, _SLOT.size * workers)
+
+    @classmethod
+    def create(cls, workers: int) -> Board:
+        with tempfile.TemporaryFile() as file:
+            file.truncate(_SLOT.size * workers)
+            fileno = os.dup(file.fileno())
+        os.set_inheritable(fileno, True)
+        board = cls(fileno, workers)
+        for index in range(workers):
+            board.set(index, -1)
+        return board
+
+    def set(self, index: int, connections: int) -> None:
+        _SLOT.pack_into(self._map, index * _SLOT.size, connections)
+
+    def get(self, index: int) -> int:
+        return int(_SLOT.unpack_from(self._map, index * _SLOT.size)[0])
+
+    def least_of_others(self, index: int) -> int | None:
+        """The fewest connections another running child holds (None: no other runs)."""
+        counts = [self.get(i) for i in range(self.workers) if i != index]
+        running = [c for c in counts if c >= 0]
+        return min(running) if running else None
+
+
+def balance_accepts(port: Any, count: Callable[[], int], board: Board, index: int) -> None:
+    """Make the listening `port` (Twisted's) of child `index` take its share (see module)."""
+    from twisted.internet import reactor, task
+
+    accept = port.doRead
+    deferred_since: list[float] = []
+
+    def resume() -> None:
+        if port.connected:
+            port.startReading()
+
+    def do_read() -> None:
+        mine = count()
+        board.set(index, mine)
+        least = board.least_of_others(index)
+        if least is not None and mine > least:
+            now = time.monotonic()
+            if not deferred_since:
+                deferred_since.append(now)
+            if now - deferred_since[0] < MAX_DEFER:
+                port.stopReading()
+                cast(Any, reactor).callLater(DEFER_STEP, resume)
+                return
+        deferred_since.clear()
+        port.numberAccepts = 1  # Twisted raises it to take a burst at once
+        accept()
+        board.set(index, count())
+
+    port.doRead = do_read
+    board.set(index, count())
+
+    def refresh() -> None:  # connections closed since the last accept
+        board.set(index, count())
+
+    task.LoopingCall(refresh).start(0.5, now=False)
 
 
 def family_of(host: str) -> socket.AddressFamily:
@@ -78,9 +165,11 @@ class Supervisor:
         sock: socket.socket,
         workers: int,
         command: Callable[[int], list[str]],
+        board: Board | None = None,
         stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
         self.sock = sock
+        self.board = board
         self.command = command
         self.stop_timeout = stop_timeout
         self.slots = [_Slot(index) for index in range(workers)]
@@ -115,7 +204,8 @@ class Supervisor:
         self._stopping.set()
 
     def _spawn(self, slot: _Slot) -> None:
-        slot.process = subprocess.Popen(self.command(slot.index), pass_fds=(self.sock.fileno(),))
+        fds = [self.sock.fileno()] + ([self.board.fileno] if self.board else [])
+        slot.process = subprocess.Popen(self.command(slot.index), pass_fds=fds)
         slot.started = time.monotonic()
         slot.restart_at = None
         logger.info("serve: worker %d started (pid %d)", slot.index, slot.process.pid)
@@ -141,6 +231,8 @@ class Supervisor:
                 )
                 slot.process = None
                 slot.restart_at = now + delay
+                if self.board is not None:
+                    self.board.set(slot.index, -1)
             elif slot.restart_at is not None and now >= slot.restart_at:
                 self._spawn(slot)
 

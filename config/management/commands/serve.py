@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -63,6 +64,8 @@ class Command(BaseCommand):
         # How a --workers parent starts its children: the inherited socket, the parent.
         parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
         parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+        parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+        parser.add_argument("--board", default=None, help=argparse.SUPPRESS)  # fileno:workers
 
     def handle(
         self,
@@ -74,13 +77,16 @@ class Command(BaseCommand):
         workers: int | None,
         fd: int | None,
         parent_pid: int | None,
+        worker_index: int,
+        board: str | None,
         **options,
     ) -> None:
         workers = settings.SERVE_WORKERS if workers is None else workers
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}")
         if fd is not None:
-            self._serve(host, port, backlog, no_consumers, fd=fd, parent_pid=parent_pid)
+            child = (fd, parent_pid, worker_index, board)
+            self._serve(host, port, backlog, no_consumers, child=child)
         elif workers == 1:
             self._serve(host, port, backlog, no_consumers)
         else:
@@ -92,20 +98,20 @@ class Command(BaseCommand):
         port: int,
         backlog: int,
         no_consumers: bool,
-        fd: int | None = None,
-        parent_pid: int | None = None,
+        child: tuple[int, int | None, int, str | None] | None = None,
     ) -> None:
-        """One daphne process: on (host, port), or on the inherited socket `fd`."""
+        """One daphne process: on (host, port), or as a child of `_supervise`
+        (`child`: the inherited socket, the parent's pid, its index, its board)."""
         from daphne.endpoints import build_endpoint_description_strings
 
         from config.asgi import application
         from config.serve import RestServer
-        from config.workers import die_with_parent, family_of
+        from config.workers import Board, balance_accepts, die_with_parent, family_of
         from queues.embedded import start_embedded_consumers
 
         consumers = None if no_consumers else start_embedded_consumers()
         where = f"http://{host}:{port}/"
-        if fd is None:
+        if child is None:
             server = RestServer(
                 application=application,
                 endpoints=[
@@ -118,8 +124,20 @@ class Command(BaseCommand):
                 f"Serving on {where} (consumers: {'off' if no_consumers else 'embedded'})"
             )
         else:
+            fd, parent_pid, index, board = child
+            on_listening = None
+            if board is not None:
+                board_fd, workers = (int(part) for part in board.split(":"))
+                shared = Board(board_fd, workers)
+
+                def on_listening(listening: Any) -> None:
+                    balance_accepts(listening, server.http_factory.open_connections, shared, index)
+
             server = RestServer(
-                application=application, adopt=(fd, family_of(host)), server_name="asyncbulk"
+                application=application,
+                adopt=(fd, family_of(host)),
+                on_listening=on_listening,
+                server_name="asyncbulk",
             )
             if parent_pid is not None:
                 die_with_parent(parent_pid, server.stop)
@@ -141,7 +159,7 @@ class Command(BaseCommand):
         from channels.layers import InMemoryChannelLayer, get_channel_layer
         from django.db import connection
 
-        from config.workers import Supervisor, listening_socket
+        from config.workers import Board, Supervisor, listening_socket
 
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
             raise CommandError(
@@ -160,10 +178,12 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc}") from exc
         manage = str(Path(settings.BASE_DIR) / "manage.py")
+        board = Board.create(workers)
 
         def command(index: int) -> list[str]:
             child = [sys.executable, manage, "serve", "--host", host, "--port", str(port)]
             child += ["--fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
+            child += ["--worker-index", str(index), "--board", f"{board.fileno}:{workers}"]
             if no_consumers or index > 0:
                 child.append("--no-consumers")
             return child
@@ -173,4 +193,4 @@ class Command(BaseCommand):
             f"Serving on http://{host}:{port}/ with {workers} workers (consumers: {consumers})"
         )
         self.stdout.flush()
-        Supervisor(sock, workers, command).run()
+        Supervisor(sock, workers, command, board).run()
