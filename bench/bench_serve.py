@@ -80,13 +80,16 @@ of the sampled busy time, inclusive, overlapping):
 | daphne and Twisted (the event loop: parsing, writing, the ASGI queue) | 25% |
 | asgiref thread hops (`SyncToAsync`, `run_in_executor`, `Condition.notify`) | 18% |
 
-One worker spends about 8–10 ms of CPU per product create and PostgreSQL 1.5–2.5 ms
-more: with two workers, PostgreSQL and the client on the same 2 cores, two workers
-can at most reach 2 × server / (server + PostgreSQL + client) of one worker's rate,
-about 1.6× (the ceiling line above). 1.7× needs PostgreSQL's share of an item's CPU
-below about 18% of the server's, or PostgreSQL on cores of its own (another machine),
-or more cores than workers. The rest of the gap is the machine's other work, which
-takes cores from both servers alike.
+One worker spends about 6.5–9 ms of CPU per product create and PostgreSQL 1.4–2 ms
+more: with both workers, PostgreSQL and the client on the same 2 cores, two workers
+can at most reach 2 × server / (server + PostgreSQL + client) of one worker's rate
+(the ceiling line above; about 1.6× with equal CPU per item). 1.7× needs PostgreSQL's
+share of an item's CPU below about 18% of the server's, PostgreSQL on cores of its own
+(another machine), or more cores than workers. Two more costs showed in every run on
+2026-12-03: the machine's other work (load average 5–10 on 2 cores) took cores from
+both servers alike, and a product create cost 15–25% more server CPU with two workers
+than with one (both processes and their request threads contending for 2 busy cores;
+not explained further).
 """
 
 
