@@ -248,8 +248,9 @@ def test_requests_are_answered_by_both_worker_processes(site):
         for conn in connections:
             conn.close()
     assert set(served) == set(workers), f"connections held by {served}, workers {workers}"
-    # Each takes its share of keep-alive connections (balanced, not the first to wake).
-    assert sorted(served.count(pid) for pid in workers) == [4, 4]
+    # Each takes its share of keep-alive connections, not whichever wakes first (which
+    # took all 8 before the workers balanced them; 4/4 when the machine is not starved).
+    assert min(served.count(pid) for pid in workers) >= 2, served
     # The first worker runs the embedded consumers, the other does not.
     lines = site.serving_lines()
     assert sum("(consumers: embedded)" in line for line in lines) == 1
@@ -378,11 +379,15 @@ def test_a_dashboard_websocket_hears_of_a_change_made_in_the_other_worker(site):
 
         # The bulk is accepted by the other worker, whose consumer also runs it.
         api = None
+        others = []  # kept open: the worker holding them leaves the next one to the other
         for _ in range(6):
             conn = site.connect()
+            assert site.get(conn) == 200  # answered: accepted by a worker
             if site.served_by(conn) == consumer_worker:
                 api = conn
                 break
+            others.append(conn)
+        for conn in others:
             conn.close()
         assert api is not None, "no connection landed on the worker with the consumers"
         body = [

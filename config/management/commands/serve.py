@@ -177,6 +177,7 @@ class Command(BaseCommand):
             sock = listening_socket(host, port, backlog)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc}") from exc
+        port = sock.getsockname()[1]  # the port chosen, for --port 0
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         board = Board.create(workers)
 
