@@ -21,10 +21,14 @@ Daphne (on Twisted) answers some requests itself, before Django sees them:
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import Callable
 from typing import Any, cast
 
+import daphne.server
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
@@ -130,6 +134,10 @@ class RestHTTPChannel(http.HTTPChannel):
 
         self._linger = cast(Any, reactor).callLater(LINGER_SECONDS, transport.abortConnection)
 
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        cast(Any, self.factory).transports.add(self.transport)
+
     def rawDataReceived(self, data: bytes) -> None:
         if not self._refused:
             super().rawDataReceived(data)
@@ -145,6 +153,16 @@ class RestHTTPFactory(HTTPFactory):
 
     protocol = RestHTTPChannel  # type: ignore[assignment]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every connection accepted, HTTP or upgraded to a websocket, while it is open.
+        self.transports: set[Any] = set()
+
+    def open_connections(self) -> int:
+        """The connections of this process still open (`serve --workers` balances them)."""
+        self.transports = {t for t in self.transports if t.connected}
+        return len(self.transports)
+
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = RestRequest
@@ -156,7 +174,50 @@ class RestServer(Server):
 
     Daphne builds its factory in `run` (`self.http_factory = HTTPFactory(self)`) and
     offers no option for it: the attribute takes a `RestHTTPFactory` instead.
+
+    `adopt=(fileno, family)` serves a listening socket made by another process
+    (`serve --workers`, `config.workers`) instead of `endpoints`. Daphne reads
+    endpoints as Twisted description strings only, and Twisted's `fd:` parser passes
+    `domain=` on as text, which `adoptStreamPort` refuses: while `run` parses the
+    endpoints, the adopted socket's endpoint is built directly. `on_listening(port)`
+    is called with each listening port (`config.workers.balance_accepts`).
     """
+
+    def __init__(
+        self,
+        *args: Any,
+        adopt: tuple[int, socket.AddressFamily] | None = None,
+        on_listening: Callable[[Any], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.adopt = adopt
+        self.on_listening = on_listening
+        if adopt is not None:
+            kwargs["endpoints"] = [f"fd:fileno={adopt[0]}"]
+        super().__init__(*args, **kwargs)
+
+    def run(self) -> None:
+        if self.adopt is None:
+            super().run()
+            return
+        fileno, family = self.adopt
+        parse = daphne.server.serverFromString
+
+        def adopted(reactor: Any, description: str) -> Any:
+            if description == f"fd:fileno={fileno}":
+                return AdoptedStreamServerEndpoint(reactor, fileno, family)
+            return parse(reactor, description)
+
+        daphne.server.serverFromString = adopted  # type: ignore[assignment]
+        try:
+            super().run()
+        finally:
+            daphne.server.serverFromString = parse
+
+    def listen_success(self, port: Any) -> None:
+        super().listen_success(port)
+        if self.on_listening is not None:
+            self.on_listening(port)
 
     @property
     def http_factory(self) -> RestHTTPFactory:

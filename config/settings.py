@@ -195,6 +195,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Server (`manage.py serve`) ---------------------------------------------------
+# Server processes sharing the listening socket (`serve --workers`); more than 1 needs
+# REDIS_URL, so that websockets hear of changes made in another process.
+SERVE_WORKERS = read("SERVE_WORKERS", 1, integer)
+
 # --- Channels (websockets) ------------------------------------------------------
 REDIS_URL = read("REDIS_URL", "")
 if REDIS_URL:
