@@ -28,7 +28,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config store catalog webapi operations queues dashboard
+	$(BIN)/mypy config store catalog webapi operations queues dashboard imports
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db*

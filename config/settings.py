@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "operations",
     "queues",
     "dashboard",
+    "imports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ImportsConfig(AppConfig):
+    """Files of products, categories, customers, blocks, stock and prices, imported as bulks."""
+
+    name = "imports"
+    verbose_name = "Imports"
