@@ -386,7 +386,9 @@ def _chunk(
             route=group.route,
             items=group.items,
             ctx=ctx,
-            description=f"Import {job.file_name} ({job.entity}), rows {group.rows[0]}–{group.rows[-1]}",
+            description=(
+                f"Import {job.file_name} ({job.entity}), rows {group.rows[0]}–{group.rows[-1]}"
+            ),
             idempotency_key=idempotency_key(job, index, name),
             fingerprint=request_fingerprint(
                 "POST", "async/bulk/" + group.route.bulk_path, store, body

@@ -133,7 +133,7 @@ def send_file(
             chunk.append((number, error))
         else:
             try:
-                built = kind.build(entities.apply_mapping(row, mapping), behaviour, resolver)
+                built: Any = kind.build(entities.apply_mapping(row, mapping), behaviour, resolver)
             except RowError as exc:
                 built = RowError(exc.message, entities.column_of(mapping, exc.column))
             chunk.append((number, built))

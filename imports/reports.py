@@ -40,7 +40,7 @@ def failures(job: Import, *, dry_run: bool = False) -> dict[int, tuple[str, str]
         "bulk_id", "row_numbers"
     ):
         for index, message in Operation.objects.filter(
-            bulk_id=chunk.bulk_id, status__in=FAILED
+            bulk_id=chunk.bulk_id or 0, status__in=FAILED
         ).values_list("index", "result_message"):
             if index < len(chunk.row_numbers):
                 found.setdefault(chunk.row_numbers[index], ("", message or "The operation failed."))
