@@ -40,7 +40,7 @@ from operations.models import Bulk
 from operations.validation import error_message
 from store.models import Store
 from webapi.exceptions import LocalizedException
-from webapi.execution import validate_request
+from webapi.execution import check_permission, validate_request
 from webapi.routes import CallContext, Route, routes
 
 SLICE_SECONDS = 5.0
@@ -243,6 +243,16 @@ def _column(exc: Exception, mapping: Mapping[str, str]) -> str:
     return ""
 
 
+def _check_permission(job: Import, route: Route) -> None:
+    """Refuse an import whose owner may not call the route (the async API's own check)."""
+    try:
+        check_permission(job.owner, route)
+    except LocalizedException as exc:
+        raise ImportFileError(
+            f"{job.owner.get_username()} may not call {route.method} {route.path}: {exc.rendered}"
+        ) from exc
+
+
 def idempotency_key(job: Import, index: int, group: str) -> str:
     """The key of one chunk's bulk: the same file, options and chunk give the same key."""
     options = json.dumps(
@@ -353,6 +363,7 @@ def _chunk(
         group.rows.append(number)
     if dry_run:
         for group in groups.values():
+            _check_permission(job, group.route)
             ctx = contexts.get(group.store) or contexts.setdefault(
                 group.store, _context(job, group.store)
             )
@@ -377,6 +388,7 @@ def _chunk(
         job=job, dry_run=False, row_number__gte=rows[0][0], row_number__lte=rows[-1][0]
     ).delete()
     for (key, store), group in sorted(groups.items()):
+        _check_permission(job, group.route)
         name = f"{store}|{key[0]} {key[1]}"
         if ImportChunk.objects.filter(job=job, index=index, store_code=name).exists():
             continue
