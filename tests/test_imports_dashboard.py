@@ -11,7 +11,6 @@ from imports import actions
 from imports.models import Import, ImportState
 from operations.actions import execute_operations
 from operations.models import Operation, OperationStatus
-from tests.fixtures.dashboard import signed_in  # noqa: F401
 
 MAY_IMPORT = ("imports.run_imports", "operations.view_bulk", "catalog.change_product")
 CSV = b"sku,name,price,colour\nDASH-1,One,5,red\nDASH-2,Two,lots,blue\nDASH-3,Three,7,green\n"
