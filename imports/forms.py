@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from imports import entities, readers
@@ -22,7 +24,9 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["entity"].choices = [(e.name, e.label) for e in entities.REGISTRY.values()]
+        entity = self.fields["entity"]
+        assert isinstance(entity, forms.ChoiceField)
+        entity.choices = [(e.name, e.label) for e in entities.REGISTRY.values()]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -38,8 +42,8 @@ class UploadForm(forms.Form):
             )
         return upload
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         kind = entities.REGISTRY.get(data.get("entity", ""))
         if kind is not None and data.get("behaviour") not in kind.routes:
             self.add_error("behaviour", f"{kind.label} cannot be imported with this behaviour.")

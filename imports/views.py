@@ -56,7 +56,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 return redirect("imports:detail", job.uuid)
     imports = Import.objects.select_related("owner")
     if not request.user.has_perm("operations.view_all_bulks"):
-        imports = imports.filter(owner=request.user)
+        imports = imports.filter(owner_id=request.user.pk)
     context = {"form": form, "imports": imports[:PAGE], "active": "imports"}
     return render(request, "imports/list.html", context, status=400 if form.errors else 200)
 
