@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from dashboard.views.common import requiring
 from imports import actions, entities, readers, reports
@@ -149,6 +150,9 @@ def _progress_context(job: Import) -> dict[str, Any]:
 @import_view
 def progress(request: HttpRequest, import_uuid: Any) -> HttpResponse:
     job = _visible(request, import_uuid)
+    if request.GET.get("from") in RUNNING and job.state not in RUNNING:
+        # The dry run or the import ended: the whole page changes (mapping, buttons).
+        return HttpResponseClientRefresh()
     return render(request, "imports/_progress.html", _progress_context(job))
 
 
