@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_the_dashboard_flow_in_a_browser(browser, site, staff, tmp_path):
     screenshot(page, "imports")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the failed rows (CSV)").click()
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[1].startswith("BR-7,Browser product 7,lots,7,")
     # The bulks it created are linked, and open on the bulk page.
     page.locator(".import-bulks a").first.click()
