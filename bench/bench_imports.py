@@ -126,9 +126,11 @@ def main() -> None:
     )
     lines.append(
         (
-            f"completed end to end: {args.consumer_rows:,} rows, one `async.operations.all` consumer",
+            f"completed end to end: {args.consumer_rows:,} rows, one "
+            "`async.operations.all` consumer",
             f"{e2e_rate:,.0f} rows/s ({e2e_seconds:.1f} s, consumer start-up included)",
-            f"the consumer's full rate: {consumer_rate:,.0f} operations/s, first started to last finished",
+            f"the consumer's full rate: {consumer_rate:,.0f} operations/s "
+            "(first started to last finished)",
         )
     )
     for n, size, rss in memory:
