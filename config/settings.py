@@ -313,6 +313,14 @@ DASHBOARD = section(
     PAGE_SIZE="DASHBOARD_PAGE_SIZE",
 )
 
+# --- Imports (imports/conf.py) ------------------------------------------------------
+IMPORTS = section(
+    "IMPORTS",
+    CHUNK_SIZE="IMPORTS_CHUNK_SIZE",
+    MAX_UPLOAD_BYTES="IMPORTS_MAX_UPLOAD_BYTES",
+    UPLOAD_DIR="IMPORTS_UPLOAD_DIR",
+)
+
 # --- Content-Security-Policy (django-csp) ---------------------------------------
 # Scripts and styles only from this site: the pages have no inline script or style
 # attribute. The few inline blocks a page needs (Swagger UI's) carry the request's
