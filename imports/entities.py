@@ -21,6 +21,8 @@ from imports.exceptions import RowError
 from imports.resolving import Resolver, as_text
 
 ATTRIBUTE = "attribute:"
+# The two columns a failed-rows CSV adds (imports.reports): never imported back.
+ERROR_COLUMNS = ("import_error_column", "import_error")
 APPEND, DELETE = "append", "delete"
 BEHAVIOURS = {APPEND: "Add/Update", DELETE: "Delete"}
 Fields = Mapping[str, Any]  # mapped field -> value, with "attribute:<code>" keys too
@@ -47,7 +49,7 @@ class Entity:
                 mapping[column] = low
             elif low in self.aliases:
                 mapping[column] = self.aliases[low]
-            elif low in self.ignored or not key:
+            elif low in self.ignored or low in ERROR_COLUMNS or not key:
                 mapping[column] = ""
             elif self.custom_attributes:
                 mapping[column] = ATTRIBUTE + key

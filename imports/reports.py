@@ -13,12 +13,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from imports import readers
+from imports import entities, readers
 from imports.models import Import, ImportChunk
 from imports.models import RowError as RowErrorRow
 from operations.models import Operation, OperationStatus
 
-ERROR_COLUMNS = ("import_error_column", "import_error")
+ERROR_COLUMNS = entities.ERROR_COLUMNS
 FAILED = (OperationStatus.RETRIABLY_FAILED, OperationStatus.NOT_RETRIABLY_FAILED)
 
 

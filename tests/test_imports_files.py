@@ -104,6 +104,12 @@ def test_bad_rows_are_reported_by_row_and_column_and_the_others_import(owner, tm
         lines[0] == "sku,name,price,attribute_set_code,visibility,import_error_column,import_error"
     )
     assert [line.split(",")[0] for line in lines[1:]] == ["BAD-1", "", "BAD-3"]
+    # Fixed and uploaded again, error columns and all: the rows import.
+    fixed = "\n".join(lines).replace("lots", "3").replace("\n,No sku", "\nOK-3,No sku")
+    fixed = fixed.replace(",Nope,", ",Default,")
+    again = run(owner, write(tmp_path, "fixed.csv", fixed + "\n"), "products")
+    assert again.rows_rejected == 0 and again.mapping["import_error"] == ""
+    assert Product.objects.count() == 5
 
 
 def test_a_dry_run_reports_the_same_errors_and_creates_nothing(owner, tmp_path):
