@@ -319,6 +319,7 @@ IMPORTS = section(
     CHUNK_SIZE="IMPORTS_CHUNK_SIZE",
     MAX_UPLOAD_BYTES="IMPORTS_MAX_UPLOAD_BYTES",
     UPLOAD_DIR="IMPORTS_UPLOAD_DIR",
+    SLICE_SECONDS="IMPORTS_SLICE_SECONDS",
 )
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------

@@ -5,7 +5,7 @@ last one stored, turns every `chunk_size` rows into bulks through
 `operations.actions.accept_bulk` (the async bulk API's own accepting, one bulk per
 chunk and route, with an Idempotency-Key derived from the file's hash, the mapping
 and the chunk's index), records each chunk, its bad rows and the new position, and
-stops after `SLICE_SECONDS`. A slice is one transaction: a process killed half-way
+stops after `IMPORTS_SLICE_SECONDS` (5). A slice is one transaction: a process killed half-way
 leaves the import where the last slice ended, and running it again picks up there.
 The same file imported again (a new import of the same bytes) replays the bulks the
 first one accepted instead of creating them twice.
@@ -43,7 +43,6 @@ from webapi.exceptions import LocalizedException
 from webapi.execution import check_permission, validate_request
 from webapi.routes import CallContext, Route, routes
 
-SLICE_SECONDS = 5.0
 PREVIEW_ROWS = 10
 Progress = Callable[[Import], None]
 
@@ -279,11 +278,12 @@ def start(job: Import, *, dry_run: bool = False) -> Import:
 
 
 def run_slice(
-    job_id: int, *, seconds: float = SLICE_SECONDS, max_chunks: int | None = None
+    job_id: int, *, seconds: float | None = None, max_chunks: int | None = None
 ) -> Import:
     """Run the import (or dry run) on from its stored position for about `seconds`
     (or `max_chunks` chunks); return it. Assumes the caller's transaction, or opens one:
     the slice's bulks, chunks, errors and position commit together."""
+    seconds = imports_settings.SLICE_SECONDS if seconds is None else seconds
     with transaction.atomic():
         job = Import.objects.select_for_update().select_related("owner").get(pk=job_id)
         if job.state == ImportState.VALIDATING:
@@ -449,7 +449,7 @@ def run_to_end(
     *,
     dry_run: bool = False,
     on_progress: Progress | None = None,
-    seconds: float = SLICE_SECONDS,
+    seconds: float | None = None,
 ) -> Import:
     """Start (or resume) the import and run its slices in this process until it ends
     (the command line's way; the dashboard queues `imports.run` messages instead)."""

@@ -5,6 +5,7 @@ twice without doubling anything."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -165,3 +166,90 @@ def test_client_mode_posts_chunks_with_the_token_and_a_rerun_doubles_nothing(sit
         site, str(path), "--entity", "products", "--url", site.url, "--token", "not-a-token"
     )
     assert wrong.returncode != 0 and "401" in wrong.stderr
+
+
+def _sql(site, query: str) -> tuple:
+    """One row of `query` on the live site's own database (SQLite file or PostgreSQL)."""
+    url = site.env["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url[len("sqlite:///") :], timeout=10) as conn:
+            return conn.execute(query).fetchone() or ()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query).fetchone() or ()
+
+
+def _state(site) -> tuple:
+    """(import id, state, rows accepted, chunks done, its bulks, their operations)."""
+    job = _sql(
+        site,
+        "SELECT id, state, rows_accepted, position_chunk FROM imports_import "
+        "WHERE file_name = 'killed.csv' ORDER BY id LIMIT 1",
+    )
+    counts = _sql(
+        site,
+        "SELECT count(DISTINCT b.id), count(o.id) FROM operations_bulk b JOIN "
+        "operations_operation o ON o.bulk_id = b.id WHERE b.description LIKE 'Import killed.csv%'",
+    )
+    return (*job, *counts) if job else (0, "", 0, 0, 0, 0)
+
+
+def test_an_import_process_killed_mid_way_then_resumed_and_rerun_doubles_nothing(
+    site, staff, tmp_path
+):
+    rows, chunk = 10_000, 200
+    path = tmp_path / "killed.csv"
+    path.write_text(
+        "sku,name,price,attribute_set_id\n"
+        + "".join(f"KILL-{i},Killed {i},{i % 90}.5,4\n" for i in range(1, rows + 1))
+    )
+    env = {**site.env, "IMPORTS_SLICE_SECONDS": "0.1"}
+    command = [sys.executable, "manage.py", "import_file", str(path), "--entity", "products"]
+    proc = subprocess.Popen(
+        [*command, "--chunk-size", str(chunk), "--user", "importer"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(Exception):  # the tables may be locked a moment
+                if _state(site)[2] > 0:
+                    break
+            time.sleep(0.02)
+        proc.kill()  # SIGKILL: no clean-up, in the middle of a slice
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    job_id, state, accepted, chunks, bulks, operations = _state(site)
+    assert state == "running" and 0 < accepted < rows, (state, accepted)
+    assert (bulks, operations) == (chunks, chunks * chunk)  # only whole committed slices
+
+    resumed = subprocess.run(
+        [*command, "--resume", str(job_id)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{rows} rows read, {rows} accepted, 0 rejected" in resumed.stdout
+    again = subprocess.run(
+        [*command, "--chunk-size", str(chunk), "--user", "importer"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"{rows} accepted" in again.stdout
+    *_rest, bulks, operations = _state(site)
+    assert (bulks, operations) == (rows // chunk, rows)  # the second run replayed every chunk
