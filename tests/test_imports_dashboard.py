@@ -16,6 +16,11 @@ MAY_IMPORT = ("imports.run_imports", "operations.view_bulk", "catalog.change_pro
 CSV = b"sku,name,price,colour\nDASH-1,One,5,red\nDASH-2,Two,lots,blue\nDASH-3,Three,7,green\n"
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.IMPORTS = {"UPLOAD_DIR": str(tmp_path / "uploads")}
+
+
 def upload(client, content=CSV, name="products.csv", **fields):
     data = {"entity": "products", "behaviour": "append", "encoding": "", **fields}
     data["file"] = SimpleUploadedFile(name, content, content_type="text/csv")
@@ -95,7 +100,7 @@ def test_uploads_that_cannot_be_imported_say_why(signed_in, content, name, messa
 
 
 def test_the_size_limit(signed_in, settings):
-    settings.IMPORTS = {"MAX_UPLOAD_BYTES": 10}
+    settings.IMPORTS = {**settings.IMPORTS, "MAX_UPLOAD_BYTES": 10}
     client, _user = signed_in(MAY_IMPORT)
     response = upload(client)
     assert response.status_code == 400 and "the limit is 10 bytes" in response.content.decode()
@@ -115,3 +120,29 @@ def test_another_persons_import_is_not_found(signed_in):
     other, _ = signed_in(MAY_IMPORT)
     job = Import.objects.get()
     assert other.get(f"/dashboard/imports/{job.uuid}/").status_code == 404
+
+
+def test_a_latin1_file_is_detected_and_the_encoding_can_be_overridden(signed_in):
+    client, _user = signed_in(MAY_IMPORT)
+    upload(client, "sku,name\nENC-1,Crème brûlée\n".encode("latin-1"))
+    job = Import.objects.get()
+    assert job.encoding == "cp1252"
+    assert "Crème brûlée" in client.get(f"/dashboard/imports/{job.uuid}/").content.decode()
+    columns = {f"map-{i}": job.mapping[c] for i, c in enumerate(actions.columns(job))}
+    client.post(
+        f"/dashboard/imports/{job.uuid}/options/",
+        {**columns, "encoding": "latin-1", "behaviour": "append"},
+    )
+    job.refresh_from_db()
+    assert job.encoding == "latin-1"
+    assert "Crème brûlée" in client.get(f"/dashboard/imports/{job.uuid}/").content.decode()
+
+
+def test_a_json_array_upload_is_previewed(signed_in):
+    client, _user = signed_in(MAY_IMPORT)
+    body = b'[{"sku": "J-1", "name": "From JSON", "price": 4}, {"sku": "J-2", "name": "Two"}]'
+    upload(client, body, "products.json")
+    job = Import.objects.get()
+    assert job.format == "json"
+    page = client.get(f"/dashboard/imports/{job.uuid}/").content.decode()
+    assert "From JSON" in page and "J-2" in page
