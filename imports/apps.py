@@ -6,3 +6,8 @@ class ImportsConfig(AppConfig):
 
     name = "imports"
     verbose_name = "Imports"
+
+    def ready(self) -> None:
+        from imports import live
+
+        live.register()  # the import page's progress stays live over the websocket

@@ -65,7 +65,7 @@ def test_the_dashboard_flow_in_a_browser(browser, site, staff, tmp_path):
     expect(page.get_by_label("Field for colour")).to_have_value("")
 
     page.get_by_role("button", name="Dry run").click()
-    progress = page.locator("#import-progress")
+    progress = page.locator(".import-progress")
     expect(progress.locator('[data-count="dry-errors"]')).to_have_text("1", timeout=30_000)
     expect(progress).to_contain_text("lots")
     expect(page.get_by_role("button", name="Start import")).to_be_visible()  # page refreshed

@@ -146,3 +146,21 @@ def test_a_json_array_upload_is_previewed(signed_in):
     assert job.format == "json"
     page = client.get(f"/dashboard/imports/{job.uuid}/").content.decode()
     assert "From JSON" in page and "J-2" in page
+
+
+def test_the_live_panel_sends_each_user_the_progress_of_their_running_imports(signed_in):
+    from dashboard.live import panels
+    from dashboard.live.render import Abilities
+
+    client, user = signed_in(MAY_IMPORT)
+    upload(client)
+    job = actions.start(Import.objects.get())
+    other, other_user = signed_in(MAY_IMPORT)
+    panel = panels.get("import")
+    assert panel is not None
+    mine = panel.draw(Abilities(), user.pk)
+    assert len(mine) == 1 and f'id="import-progress-{job.uuid}"' in mine[0]
+    assert 'hx-swap-oob="true"' in mine[0] and 'data-count="read">0<' in mine[0]
+    assert panel.draw(Abilities(), other_user.pk) == []
+    actions.run_slice(job.pk)
+    assert 'data-count="read">3<' in panel.draw(Abilities(), user.pk)[0]
