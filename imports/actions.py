@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -44,6 +44,7 @@ from webapi.execution import check_permission, validate_request
 from webapi.routes import CallContext, Route, routes
 
 PREVIEW_ROWS = 10
+SQLITE_SLICE_SECONDS = 1.0
 Progress = Callable[[Import], None]
 
 
@@ -284,6 +285,9 @@ def run_slice(
     (or `max_chunks` chunks); return it. Assumes the caller's transaction, or opens one:
     the slice's bulks, chunks, errors and position commit together."""
     seconds = imports_settings.SLICE_SECONDS if seconds is None else seconds
+    if connection.vendor == "sqlite":
+        # SQLite has one writer: a long slice would hold every other write of the site.
+        seconds = min(seconds, SQLITE_SLICE_SECONDS)
     with transaction.atomic():
         job = Import.objects.select_for_update().select_related("owner").get(pk=job_id)
         if job.state == ImportState.VALIDATING:

@@ -2,9 +2,10 @@
 
 Every page needs `imports.run_imports`; an import's rows are written with its owner's
 permissions (each route's own, checked when a chunk is accepted and again when its
-operations run). The progress fragment is fetched again every second by htmx while
-the import or its bulks are still running; the bulks it links to are the live bulk
-pages of the dashboard.
+operations run). The progress fragment is live over the dashboard's websocket
+(`imports.live`, once a second) and fetched again every 3 s by htmx while the import
+or its bulks are still running (pages without a websocket; the page reloads when a
+dry run or an import ends); the bulks it links to are the live bulk pages.
 """
 
 from __future__ import annotations
