@@ -181,6 +181,16 @@ def test_round_trip_of_every_entity(owner, tmp_path):
     assert run(owner, prices, "prices").rows_accepted == 1
     assert float(Product.objects.get(sku="ST-1").price) == 99.5
 
+    specials = write(
+        tmp_path,
+        "sp.csv",
+        "sku,price,store_id,price_from,price_to\nST-1,80,0,2030-01-01 00:00:00,2030-02-01 00:00:00\n",
+    )
+    assert run(owner, specials, "special_prices").rows_accepted == 1
+    assert _special_prices(owner) == [80.0]
+    run(owner, specials, "special_prices", behaviour="delete")
+    assert _special_prices(owner) == []
+
     blocks = write(tmp_path, "b.csv", "identifier,title,content,active\nhello,Hello,Hi,1\n")
     run(owner, blocks, "cms_blocks")
     # Imported again with a new title: the identifier names the block (update semantics).
@@ -199,6 +209,16 @@ def test_round_trip_of_every_entity(owner, tmp_path):
     assert not SourceItem.objects.filter(product__sku="ST-1", source_id="default").exists()
     run(owner, write(tmp_path, "pd.csv", "sku\nST-1\n"), "products", behaviour="delete")
     assert not Product.objects.filter(sku="ST-1").exists()
+
+
+def _special_prices(owner) -> list[float]:
+    from store.models import Store
+    from webapi.execution import run_route
+    from webapi.routes import CallContext, routes
+
+    route, _params = routes.resolve("POST", "/V1/products/special-price-information")
+    ctx = CallContext(store=Store.objects.get(pk=0), user=owner)
+    return [float(p["price"]) for p in run_route(route, ctx, {}, {"skus": ["ST-1"]})]
 
 
 def _rows(n: int) -> str:
