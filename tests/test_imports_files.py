@@ -184,7 +184,8 @@ def test_round_trip_of_every_entity(owner, tmp_path):
     specials = write(
         tmp_path,
         "sp.csv",
-        "sku,price,store_id,price_from,price_to\nST-1,80,0,2030-01-01 00:00:00,2030-02-01 00:00:00\n",
+        "sku,price,store_id,price_from,price_to\n"
+        "ST-1,80,0,2030-01-01 00:00:00,2030-02-01 00:00:00\n",
     )
     assert run(owner, specials, "special_prices").rows_accepted == 1
     assert _special_prices(owner) == [80.0]
