@@ -164,3 +164,38 @@ def test_the_live_panel_sends_each_user_the_progress_of_their_running_imports(si
     assert panel.draw(Abilities(), other_user.pk) == []
     actions.run_slice(job.pk)
     assert 'data-count="read">3<' in panel.draw(Abilities(), user.pk)[0]
+
+
+def _urls(job) -> list[str]:
+    from django.urls import reverse
+
+    from imports import urls
+
+    return [
+        reverse(
+            f"imports:{p.name}", kwargs={"import_uuid": job.uuid} if p.pattern.converters else {}
+        )
+        for p in urls.urlpatterns
+    ]
+
+
+def test_every_import_url_refuses_anonymous_visitors_users_without_the_permission_and_no_csrf(
+    signed_in,
+):
+    from django.test import Client
+
+    owner_client, _owner = signed_in(MAY_IMPORT)
+    upload(owner_client)
+    job = Import.objects.get()
+    anonymous = Client()
+    bare, _user = signed_in(("operations.view_bulk",))
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(job.owner)
+    for url in _urls(job):
+        for method in ("get", "post"):
+            got = getattr(anonymous, method)(url)
+            assert got.status_code == 302 and "/accounts/login/" in got["Location"], url
+            assert getattr(bare, method)(url).status_code == 403, url
+        assert strict.post(url).status_code == 403, url
+    job.refresh_from_db()
+    assert job.state == ImportState.UPLOADED and Import.objects.count() == 1
