@@ -298,7 +298,10 @@ def consumer_own_rate(env: dict[str, str]) -> float:
 
 
 def render(lines: list[tuple[str, str, str]]) -> str:
-    host = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    host = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the end (other work shares the CPUs)"
+    )
     out = [
         f"Measured on {host}, PostgreSQL + RabbitMQ on loopback.",
         "",
