@@ -40,7 +40,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config store catalog webapi operations queues dashboard
+	$(BIN)/mypy config store catalog webapi operations queues dashboard imports
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db*

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "operations",
     "queues",
     "dashboard",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -315,6 +316,15 @@ DASHBOARD = section(
     FLUSH_INTERVAL="DASHBOARD_FLUSH_INTERVAL",
     POLL_INTERVAL="DASHBOARD_POLL_INTERVAL",
     PAGE_SIZE="DASHBOARD_PAGE_SIZE",
+)
+
+# --- Imports (imports/conf.py) ------------------------------------------------------
+IMPORTS = section(
+    "IMPORTS",
+    CHUNK_SIZE="IMPORTS_CHUNK_SIZE",
+    MAX_UPLOAD_BYTES="IMPORTS_MAX_UPLOAD_BYTES",
+    UPLOAD_DIR="IMPORTS_UPLOAD_DIR",
+    SLICE_SECONDS="IMPORTS_SLICE_SECONDS",
 )
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------

@@ -34,6 +34,7 @@ STORE = r"(?:(?P<store_code>[A-Za-z0-9_]+)/)?"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:home"), name="home"),
+    path("dashboard/imports/", include("imports.urls")),
     path("dashboard/", include("dashboard.urls")),
     path(
         "accounts/login/",

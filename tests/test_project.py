@@ -295,6 +295,7 @@ def _documented_default(value) -> str | None:
 def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaults():
     from config.environment import VARIABLES
     from dashboard.conf import dashboard_settings
+    from imports.conf import imports_settings
     from operations.conf import operations_settings
     from queues.conf import queue_settings
     from store.conf import store_settings
@@ -308,6 +309,7 @@ def test_the_readme_lists_exactly_the_variables_settings_reads_with_their_defaul
             webapi_settings,
             dashboard_settings,
             store_settings,
+            imports_settings,
         )
     }
     documented = _readme_variables()
