@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -90,21 +91,27 @@ def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
 def save_outcomes(operations: Sequence[Operation]) -> None:
     """Write the outcome fields of many operations in one statement.
 
-    On PostgreSQL one `UPDATE ... FROM unnest(...)`, one array per column (`bulk_update`
-    builds a CASE expression per field and row, which costs more Python time than
-    running the operations; one UPDATE per row costs the server a statement each, and
-    a VALUES list a query text too long for psycopg to cache). Elsewhere one UPDATE
-    per row, in one `executemany`.
+    On PostgreSQL one `UPDATE ... FROM json_to_recordset(%s)`: the rows travel as one
+    JSON text, encoded and quoted in C. (`bulk_update` builds a CASE expression per
+    field and row, which costs more Python time than running the operations; one
+    UPDATE per row costs the server a statement each; a VALUES list is a query text
+    too long for psycopg to cache, and arrays of text are escaped in Python.)
+    Elsewhere, and for a value holding a NUL character (which PostgreSQL's JSON
+    cannot turn into text), one UPDATE per row in one `executemany`.
     """
     if not operations:
         return
-    quote = connection.ops.quote_name
+    columns = (*OUTCOME_COLUMNS, "id")
     rows = [[*_row(op, OUTCOME_COLUMNS), op.pk] for op in operations]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            cursor.execute(_outcome_update_sql(), columns)
-            return
+            document = json.dumps(
+                [dict(zip(columns, row, strict=True)) for row in rows], default=str
+            )
+            if "\\u0000" not in document:
+                cursor.execute(_outcome_update_sql(), [document])
+                return
+        quote = connection.ops.quote_name
         assignments = ", ".join(f"{quote(f)} = %s" for f in OUTCOME_COLUMNS)
         table = quote(Operation._meta.db_table)
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s", rows)
@@ -112,19 +119,18 @@ def save_outcomes(operations: Sequence[Operation]) -> None:
 
 @functools.cache
 def _outcome_update_sql() -> str:
-    """`save_outcomes`' UPDATE on PostgreSQL: one array parameter per column, cast to the
-    column's type without length (a cast to varchar(n) would cut a value short)."""
+    """`save_outcomes`' UPDATE on PostgreSQL: the rows as JSON objects, read back with
+    their columns' types (without length: varchar(n) would cut a value short)."""
     quote = connection.ops.quote_name
     meta = Operation._meta
     columns = (*OUTCOME_COLUMNS, "id")
-    arrays = ", ".join(
-        f"%s::{str(meta.get_field(c).db_type(connection)).split('(')[0]}[]" for c in columns
+    fields = ", ".join(
+        f"{quote(c)} {str(meta.get_field(c).db_type(connection)).split('(')[0]}" for c in columns
     )
-    names = ", ".join(quote(c) for c in columns)
     assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in OUTCOME_COLUMNS)
     return (
         f"UPDATE {quote(meta.db_table)} AS o SET {assignments} "
-        f"FROM unnest({arrays}) AS v ({names}) WHERE o.{quote('id')} = v.{quote('id')}"
+        f"FROM json_to_recordset(%s::json) AS v ({fields}) WHERE o.{quote('id')} = v.{quote('id')}"
     )
 
 
