@@ -29,6 +29,7 @@ from catalog.serializers.products import (
 from catalog.services.attribute_checks import check_custom_attributes
 from catalog.services.base import (
     clean,
+    insert_all,
     insert_many_unless_taken,
     insert_unless_taken,
     merge_custom_attributes,
@@ -174,9 +175,9 @@ class ProductRepository:
                 CategoryProduct(product=product, category_id=c, position=p)
                 for c, p in call.links or []
             )
-        StockItem.objects.bulk_create(stock_items)
-        SourceItem.objects.bulk_create(source_items)
-        CategoryProduct.objects.bulk_create(links)
+        insert_all(stock_items)
+        insert_all(source_items)
+        insert_all(links)
         for (index, product), was_inserted in zip(fresh.items(), inserted, strict=True):
             if was_inserted:
                 answers[index] = render_product(product, category_links=prepared[index].links or [])
