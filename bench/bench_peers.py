@@ -52,7 +52,7 @@ plots under docs/bench/).
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import platform
 import shutil
@@ -74,7 +74,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.bench_operations import Client, free_port, product, wait_for_port  # noqa: E402
+from bench.bench_operations import Client, free_port, wait_for_port  # noqa: E402
 
 DOCS = BASE_DIR / "docs" / "BENCHMARKS.md"
 PLOTS = BASE_DIR / "docs" / "bench"
@@ -240,7 +240,10 @@ class Database:
 
     def done(self, bulk_ids: Sequence[int]) -> int:
         ids = ",".join(str(int(i)) for i in bulk_ids)
-        sql = f"SELECT count(*) FROM operations_operation WHERE bulk_id IN ({ids}) AND status <> {OPEN}"
+        sql = (
+            "SELECT count(*) FROM operations_operation "
+            f"WHERE bulk_id IN ({ids}) AND status <> {OPEN}"
+        )
         return int(self.all(sql)[0][0])
 
     def outcome(self, bulk_ids: Sequence[int]) -> tuple[dict[int, int], float, list[str]]:
@@ -414,10 +417,8 @@ class Worker:
 
         total = 0
         for proc in self.tree():
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total
 
     def check_alive(self) -> None:
@@ -448,10 +449,8 @@ class Worker:
 
     def signal(self, sig: int) -> None:
         for proc in self.tree():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def start_sampling(self, interval: float = 0.2) -> None:
         self._sampling = True
@@ -968,14 +967,16 @@ def machine(database_url: str | None, rabbit: bool, load_before: tuple[float, ..
 def render(bench: Bench, machine_text: str) -> tuple[str, list[str]]:
     """Return the markdown tables and the lines of targets."""
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine_text}; {bench.args.runs} runs, medians.",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine_text}; "
+        f"{bench.args.runs} run(s) per case, medians.",
         "",
     ]
     targets: list[str] = []
     by = {(c.name, c.processes): c for c in bench.peers}
     if bench.peers:
         lines += [
-            "| worker | processes | setting | operations per run | operations/s | CPU ms/operation | peak RSS | runs (operations/s) |",
+            "| worker | processes | setting | operations per run | operations/s "
+            "| CPU ms/operation | peak RSS | runs (operations/s) |",
             "|---|---:|---|---:|---:|---:|---:|---|",
         ]
         for c in bench.peers:
@@ -992,8 +993,10 @@ def render(bench: Bench, machine_text: str) -> tuple[str, list[str]]:
         targets += [
             f"- one consumer ≥ 2,000 operations/s: {rate:,.0f}, {verdict(rate >= 2000)}",
             f"- ≤ 0.5 CPU ms per operation: {cpu:.2f}, {verdict(cpu <= 0.5)}",
-            f"- ≥ 5× Celery (one process each): {rate / celery:.1f}×, {verdict(rate >= 5 * celery)}",
-            f"- ≥ 3× Dramatiq (one process each): {rate / dramatiq:.1f}×, {verdict(rate >= 3 * dramatiq)}",
+            f"- ≥ 5× Celery (one process each): {rate / celery:.1f}×, "
+            f"{verdict(rate >= 5 * celery)}",
+            f"- ≥ 3× Dramatiq (one process each): {rate / dramatiq:.1f}×, "
+            f"{verdict(rate >= 3 * dramatiq)}",
             f"- two consumer processes ≥ 1.7× one: {two:.2f}×, {verdict(two >= 1.7)}",
         ]
         for name in ("Celery", "Dramatiq"):
@@ -1007,7 +1010,8 @@ def render(bench: Bench, machine_text: str) -> tuple[str, list[str]]:
         lines.append("")
     if bench.transports:
         lines += [
-            "| transport | operations per run | operations/s | CPU ms/operation | peak RSS | runs |",
+            "| transport | operations per run | operations/s | CPU ms/operation | peak RSS "
+            "| runs |",
             "|---|---:|---:|---:|---:|---|",
         ]
         for c in bench.transports:
@@ -1022,7 +1026,8 @@ def render(bench: Bench, machine_text: str) -> tuple[str, list[str]]:
         pg = rates.get("ours, db transport, PostgreSQL")
         if amqp and pg:
             targets.append(
-                f"- db transport on PostgreSQL ≥ 0.5× amqp: {pg / amqp:.2f}×, {verdict(pg >= 0.5 * amqp)}"
+                f"- db transport on PostgreSQL ≥ 0.5× amqp: {pg / amqp:.2f}×, "
+                f"{verdict(pg >= 0.5 * amqp)}"
             )
         lines.append("")
     if bench.memory:
@@ -1035,7 +1040,8 @@ def render(bench: Bench, machine_text: str) -> tuple[str, list[str]]:
             else ""
         )
         targets.append(
-            f"- consumer RSS growth 10,000 → {last[0]:,} operations < 10%: {growth:+.1%}, {verdict(growth < 0.10)}"
+            f"- consumer RSS growth 10,000 → {last[0]:,} operations < 10%: {growth:+.1%}, "
+            f"{verdict(growth < 0.10)}"
         )
         lines.append("")
     if bench.accept_rates:
@@ -1091,7 +1097,8 @@ def plot(bench: Bench, caption: str) -> list[str]:
         fig.savefig(PLOTS / "peers.png", dpi=110)
         plt.close(fig)
         out.append(
-            f"![operations/s and CPU ms per operation: ours, Celery, Dramatiq](bench/peers.png)\n\n*{caption}*"
+            "![operations/s and CPU ms per operation: ours, Celery, Dramatiq](bench/peers.png)"
+            f"\n\n*{caption}*"
         )
     if bench.transports:
         fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -1137,10 +1144,43 @@ def write_docs(body: str) -> None:
     DOCS.write_text(text)
 
 
+def part_notes(bench: Bench) -> list[str]:
+    """The bullets describing the parts that ran."""
+    a = bench.args
+    notes = []
+    if bench.peers:
+        notes += [
+            "- **ours**: `manage.py queue_consumers_start async.operations.all` exactly as the "
+            "README starts it (default options: the declared batch of "
+            "`OPERATIONS_CONSUMER_BATCH_SIZE`), amqp; messages published by the project's own "
+            "`operations.actions.outbox.publish_rows`, as the API publishes after commit. "
+            "Two processes: two such commands on the same queue.",
+            "- **Celery** (`bench/_peer_celery.py`) and **Dramatiq** "
+            "(`bench/_peer_dramatiq.py`): one message per operation id; the task / actor calls "
+            "`operations.actions.running.execute_operations([id])`, the very function our "
+            "consumer runs, imported, and the message is acknowledged after it returned "
+            "(Celery `task_acks_late=True`; Dramatiq acks after the actor). Same RabbitMQ, a "
+            "vhost of their own. Their rates are measured on fewer operations per run than "
+            f"ours ({a.peer_operations:,} against {a.operations:,}) to keep the bench short: "
+            "rates, not totals, are compared.",
+        ]
+    if bench.transports:
+        notes.append(
+            "- **transports**: the same run of ours on the db transport "
+            f"({a.transport_operations:,} operations per run) with PostgreSQL and with SQLite "
+            "(a fresh file, bulks accepted by its own `serve`), beside the amqp figure."
+        )
+    if bench.memory:
+        notes.append(
+            f"- **memory**: one consumer (amqp) over {a.rss_operations:,} operations, RSS "
+            "sampled every 2 s."
+        )
+    return notes
+
+
 def docs_body(
     bench: Bench, tables: str, targets: list[str], figures: list[str], command: str
 ) -> str:
-    a = bench.args
     return "\n".join(
         [
             "## End to end against Celery and Dramatiq; transports; consumer memory",
@@ -1161,24 +1201,7 @@ def docs_body(
             "per operation is the workers' CPU time (every process and child, psutil) over the "
             "run divided by the operations; peak RSS is summed over the worker's processes.",
             "",
-            "- **ours**: `manage.py queue_consumers_start async.operations.all` exactly as the "
-            "README starts it (default options: the declared batch of "
-            "`OPERATIONS_CONSUMER_BATCH_SIZE`), amqp; messages published by the project's own "
-            "`operations.actions.outbox.publish_rows`, as the API publishes after commit. "
-            "Two processes: two such commands on the same queue.",
-            "- **Celery** (`bench/_peer_celery.py`) and **Dramatiq** (`bench/_peer_dramatiq.py`): "
-            "one message per operation id; the task / actor calls "
-            "`operations.actions.running.execute_operations([id])`, the very function our "
-            "consumer runs, imported, and the message is acknowledged after it returned "
-            "(Celery `task_acks_late=True`; Dramatiq acks after the actor). Same RabbitMQ, a "
-            "vhost of their own. Their rates are measured on fewer operations per run than "
-            f"ours ({a.peer_operations:,} against {a.operations:,}): they run at about 150/s, "
-            "and rates, not totals, are compared.",
-            f"- **transports**: the same run of ours on the db transport ({a.transport_operations:,} "
-            "operations per run) with PostgreSQL and with SQLite (a fresh file, bulks accepted by "
-            "its own `serve`), beside the amqp figure above.",
-            f"- **memory**: one consumer over {a.rss_operations:,} operations, RSS sampled every "
-            "2 s.",
+            *part_notes(bench),
             f"- Redis ({REDIS_URL}) is the channel layer of every worker when it runs, as in "
             "production: the function's events go to it.",
             "",
