@@ -43,7 +43,8 @@ one bulk), `--peer-operations` (1,000 per Celery/Dramatiq run: they run about
 150/s, rates are compared, not totals), `--transport-operations` (5,000),
 `--rss-operations` (100,000), `--celery-pool`/`--celery-prefetch`/
 `--dramatiq-threads` (the peers' settings; defaults are their fastest one-process
-settings found with `--tune`), `--tune` (first try several settings of each peer on
+settings found with `--tune`), `--profile` (py-spy records 20 s of our first
+one-process run; the top entries are reported), `--tune` (first try several settings of each peer on
 `--tune-operations` operations and use the fastest), `--database-url`,
 `--write-docs` (replace this bench's section of docs/BENCHMARKS.md and write the
 plots under docs/bench/).
@@ -95,7 +96,7 @@ PASSWORD = "bench-password-1"
 BULK_MAX = 10_000
 OPEN, COMPLETE = 4, 1
 # The peers' fastest one-process settings on this machine (`--tune` measures them again).
-CELERY_POOL, CELERY_PREFETCH, DRAMATIQ_THREADS = "solo", 4, 4
+CELERY_POOL, CELERY_PREFETCH, DRAMATIQ_THREADS = "solo", 1000, 8
 OURS_COMMAND = ["manage.py", "queue_consumers_start", QUEUE]
 
 
@@ -491,10 +492,15 @@ def measure(
     expected_consumers: int,
     log: Path,
     on_sample: Callable[[int, int], None] | None = None,
+    profile: Path | None = None,
 ) -> Run:
-    """One measured run (see the module's docstring); return its figures."""
+    """One measured run (see the module's docstring); return its figures.
+
+    `profile`: record the first worker process with py-spy (raw, collapsed stacks) there.
+    """
     total = db.outcome(bulk_ids)[0].get(OPEN, 0)
     worker = Worker(commands, env, log)
+    spy: subprocess.Popen[bytes] | None = None
     try:
         worker.wait_ready(consumers, expected_consumers)
         before = worker.cpu_seconds()
@@ -504,6 +510,25 @@ def measure(
         finally:
             worker.start_sampling()
             worker.signal(signal.SIGCONT)
+        if profile is not None:
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "-d",
+                    "20",
+                    "-r",
+                    "100",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(profile),
+                    "--pid",
+                    str(worker.tree()[-1].pid),  # Dramatiq: its forked worker process
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         started = time.monotonic()
         last_change, last_done = started, -1
         next_sample = started
@@ -526,6 +551,8 @@ def measure(
             on_sample(done, worker.rss())
     finally:
         worker.stop()
+        if spy is not None:
+            spy.wait(timeout=60)  # it ends when the process it records exits
     counts, span, failures = db.outcome(bulk_ids)
     if counts.get(COMPLETE, 0) != total:
         raise SystemExit(
@@ -626,11 +653,14 @@ def operation_ids(db: Database, bulk_ids: list[int]) -> list[int]:
 
 
 def celery_commands(pool: str, processes: int) -> list[list[str]]:
+    """Celery workers of `processes` processes doing the work: that many one-process
+    workers (solo, or threads with one thread), or one prefork worker of that concurrency."""
     base = [sys.executable, "-m", "celery", "-A", "bench._peer_celery", "worker", "-Q", PEER_QUEUE]
     quiet = ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"]
-    if pool == "solo":
+    if pool in ("solo", "threads"):
         return [
-            [*base, "--pool", "solo", "-n", f"peers{i}@%h", *quiet] for i in range(1, processes + 1)
+            [*base, "--pool", pool, "--concurrency", "1", "-n", f"peers{i}@%h", *quiet]
+            for i in range(1, processes + 1)
         ]
     return [[*base, "--pool", "prefork", "--concurrency", str(processes), "-n", "peers@%h", *quiet]]
 
@@ -667,6 +697,8 @@ class Bench:
         self.memory: list[tuple[int, float]] = []
         self.memory_run: Run | None = None
         self.accept_rates: list[float] = []
+        self.profiles: dict[str, list[str]] = {}
+        self.spied: dict[str, Path] = {}
         self.load_before = os.getloadavg()
         self.started = time.monotonic()
 
@@ -703,7 +735,7 @@ class Bench:
                 sets["celery"] = [acceptor.accept(args.peer_operations) for _ in range(peer_runs)]
                 sets["dramatiq"] = [acceptor.accept(args.peer_operations) for _ in range(peer_runs)]
                 if args.tune:
-                    sets["tune"] = [acceptor.accept(args.tune_operations) for _ in range(9)]
+                    sets["tune"] = [acceptor.accept(args.tune_operations) for _ in range(8)]
             if amqp_again:
                 sets["ours1"] = [
                     acceptor.accept(args.transport_operations) for _ in range(args.runs)
@@ -751,6 +783,7 @@ class Bench:
         processes: int,
         name: str,
         on_sample: Callable[[int, int], None] | None = None,
+        profile: Path | None = None,
     ) -> Run:
         amqp = env["QUEUE_CONNECTION"] == "amqp"
         return measure(
@@ -767,6 +800,7 @@ class Bench:
             processes,
             self.log(name),
             on_sample,
+            profile,
         )
 
     def run_peers(self, env: dict[str, str], db: Database, ids: dict[str, list[list[int]]]) -> None:
@@ -783,17 +817,21 @@ class Bench:
         for processes in (1, 2):
             case = Case("ours", processes, args.operations, "README command (default options)")
             for n, bulk_ids in enumerate(ids[f"ours{processes}"][:runs]):
-                case.runs.append(
-                    self.ours(env, db, bulk_ids, processes, f"ours x{processes} run {n + 1}")
-                )
+                name = f"ours x{processes} run {n + 1}"
+                spy = self.logdir / "ours.pyspy.raw" if args.profile and not n else None
+                if processes == 1 and spy is not None:
+                    case.runs.append(self.ours(env, db, bulk_ids, 1, name, profile=spy))
+                    self.profiles["ours"] = summarize_profile(spy) if spy.exists() else []
+                else:
+                    case.runs.append(self.ours(env, db, bulk_ids, processes, name))
             self.peers.append(case)
         celery_env["PEERS_PREFETCH"] = str(prefetch)
         dramatiq_sets = ids["dramatiq"]
         for processes in (1, 2):
             setting = (
-                f"--pool solo, {processes} worker(s)"
-                if pool == "solo"
-                else f"--pool prefork --concurrency {processes}"
+                f"--pool prefork --concurrency {processes}"
+                if pool == "prefork"
+                else f"--pool {pool} --concurrency 1, {processes} worker(s)"
             ) + f", prefetch multiplier {prefetch}, acks late"
             case = Case("Celery", processes, args.peer_operations, setting)
             for n in range(runs):
@@ -828,6 +866,8 @@ class Bench:
                     )
                 )
             self.peers.append(case)
+        for peer, path in self.spied.items():
+            self.profiles[peer] = summarize_profile(path) if path.exists() else []
 
     def celery(
         self,
@@ -851,6 +891,7 @@ class Bench:
             lambda: consumer_count(VHOSTS["celery"], PEER_QUEUE),
             len(commands),
             self.log(name),
+            profile=self.spy_path(name),
         )
 
     def dramatiq(
@@ -874,7 +915,16 @@ class Bench:
             lambda: consumer_count(VHOSTS["dramatiq"], PEER_QUEUE),
             processes,
             self.log(name),
+            profile=self.spy_path(name),
         )
+
+    def spy_path(self, name: str) -> Path | None:
+        """With --profile, where py-spy records the first one-process run of a peer."""
+        peer = name.split()[0]
+        if self.args.profile and name.endswith("x1 run 1"):
+            self.spied[peer] = self.logdir / f"{peer}.pyspy.raw"
+            return self.spied[peer]
+        return None
 
     def tune(
         self,
@@ -884,16 +934,18 @@ class Bench:
         sets: list[list[int]],
     ) -> tuple[str, int, int]:
         print("tuning the peers' one-process settings ...", flush=True)
-        celery_options = [("solo", 1), ("solo", 4), ("solo", 100), ("prefork", 4)]
+        # Prefetch multiplier 1 ran at about 3 operations/s here (each message waited for
+        # the next turn of Celery's event loop): too slow to try within the bench.
+        celery_options = [("solo", 100), ("solo", 1000), ("threads", 1000), ("prefork", 1000)]
         best_celery: tuple[float, str, int] = (0.0, "solo", 4)
         for n, (pool, prefetch) in enumerate(celery_options):
             env = {**celery_env, "PEERS_PREFETCH": str(prefetch)}
             run = self.celery(env, db, sets[n], pool, 1, f"tune Celery {pool} prefetch {prefetch}")
-            label = f"--pool {pool}" + (" --concurrency 1" if pool == "prefork" else "")
+            label = f"--pool {pool} --concurrency 1"
             self.tuning.append(("Celery", f"{label}, prefetch multiplier {prefetch}", run.rate))
             best_celery = max(best_celery, (run.rate, pool, prefetch))
         best_threads: tuple[float, int] = (0.0, 1)
-        for n, threads in enumerate((1, 2, 4, 8, 16)):
+        for n, threads in enumerate((2, 4, 8, 16)):
             run = self.dramatiq(
                 dramatiq_env, db, sets[4 + n], threads, 1, f"tune Dramatiq threads {threads}"
             )
@@ -940,6 +992,45 @@ class Bench:
 
 
 # -- the report ---------------------------------------------------------------------------------
+
+
+def summarize_profile(path: Path, top: int = 12) -> list[str]:
+    """Return markdown rows of py-spy's raw (collapsed) stacks: the functions with the
+    most samples on the stack (inclusive) and the most samples of their own."""
+    import re
+    from collections import Counter
+
+    total, inclusive, own = 0, Counter[str](), Counter[str]()
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        names = [short_frame(re.sub(r":\d+\)$", ")", f)) for f in stack.split(";")]
+        total += n
+        for name in set(names):
+            inclusive[name] += n
+        own[names[-1]] += n
+    if not total:
+        return []
+    rows = ["| function (on the stack) | % of samples | function (own time) | % of samples |"]
+    rows.append("|---|---:|---|---:|")
+    for (a, na), (b, nb) in zip(inclusive.most_common(top), own.most_common(top), strict=False):
+        rows.append(f"| `{a}` | {100 * na / total:.1f} | `{b}` | {100 * nb / total:.1f} |")
+    return rows
+
+
+def short_frame(frame: str) -> str:
+    """`execute_operations (/work/x/operations/actions/running.py)` → `execute_operations
+    (operations/actions/running.py)`; site-packages paths from the package on."""
+    for marker in ("site-packages/", str(BASE_DIR) + "/", "lib/python3."):
+        if marker in frame:
+            head, _, tail = frame.partition("(")
+            path = tail.split(marker, 1)[1]
+            if marker == "lib/python3.":
+                path = "stdlib/" + path.split("/", 1)[-1]
+            return f"{head}({path}"
+    return frame
 
 
 def verdict(ok: bool) -> str:
@@ -1044,6 +1135,15 @@ def render(bench: Bench, machine_text: str) -> tuple[str, list[str]]:
             f"{verdict(growth < 0.10)}"
         )
         lines.append("")
+    for peer, rows in bench.profiles.items():
+        if rows:
+            lines += [
+                f"Profile of {peer} (`--profile`: py-spy, 100 samples/s, up to 20 s of its first "
+                "one-process run; the process doing the work):",
+                "",
+                *rows,
+                "",
+            ]
     if bench.accept_rates:
         lines.append(
             f"Accepting the bulks (one POST each, at most 10,000 items): median "
@@ -1225,11 +1325,14 @@ def main() -> None:
     parser.add_argument("--transport-operations", type=int, default=5_000)
     parser.add_argument("--rss-operations", type=int, default=100_000)
     parser.add_argument("--parts", default="peers,transports,memory")
-    parser.add_argument("--celery-pool", choices=("solo", "prefork"), default=CELERY_POOL)
+    parser.add_argument(
+        "--celery-pool", choices=("solo", "threads", "prefork"), default=CELERY_POOL
+    )
     parser.add_argument("--celery-prefetch", type=int, default=CELERY_PREFETCH)
     parser.add_argument("--dramatiq-threads", type=int, default=DRAMATIQ_THREADS)
     parser.add_argument("--tune", action="store_true")
-    parser.add_argument("--tune-operations", type=int, default=500)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--tune-operations", type=int, default=300)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_PEERS_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -1243,6 +1346,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
 
+    # Stopped by a signal: still stop the workers and delete the vhosts (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{sys.argv[0]}: terminated"))
     logdir = Path(tempfile.mkdtemp(prefix="bench-peers-"))
     print(f"logs: {logdir}", flush=True)
     bench = Bench(args, logdir)
