@@ -1238,7 +1238,7 @@ def plot(bench: Bench, caption: str) -> list[str]:
         ax.plot([d for d, _ in bench.memory], [r for _, r in bench.memory], marker=".")
         ax.set_xlabel("operations completed")
         ax.set_ylabel("RSS (MiB)")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(r for _, r in bench.memory) * 1.15)
         ax.set_title("one consumer's resident memory", fontsize=10)
         ax.grid(alpha=0.3)
         fig.tight_layout()
