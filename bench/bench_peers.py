@@ -427,7 +427,8 @@ class Worker:
         for popen in self.procs:
             if popen.poll() is not None:
                 raise SystemExit(
-                    f"a worker exited with {popen.returncode}: {popen.args}; see {self.log.name}"
+                    f"a worker exited with {popen.returncode}: {popen.args!r}; "
+                    f"see {self.log.name!r}"
                 )
 
     def wait_ready(self, consumers: Callable[[], int] | None, expected: int) -> None:
