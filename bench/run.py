@@ -70,9 +70,19 @@ SCRIPTS = [
         quick=["--runs", "2", "--sync-items", "400"],
         about="sync API, bulk accept, consumer (about 2 min)",
     ),
-    Script("peers", "bench_peers.py", about="Celery, Dramatiq, transports, consumer memory"),
-    Script("serve", "bench_serve.py", about="the synchronous API on 1 and 2 server workers"),
-    Script("imports", "bench_imports.py", about="imports"),
+    Script(
+        "peers",
+        "bench_peers.py",
+        args=["--runs", "2", "--profile"],
+        about="Celery, Dramatiq, transports, consumer memory over 100,000 operations (about 4 min)",
+    ),
+    Script(
+        "serve",
+        "bench_serve.py",
+        args=["--runs", "2"],
+        about="the synchronous API on 1 and 2 server workers (about 1 min)",
+    ),
+    Script("imports", "bench_imports.py", about="a 100,000-row product import (about 2 min)"),
     Script(
         "queues",
         "bench_queues.py",
