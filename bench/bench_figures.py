@@ -47,7 +47,6 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
 import socket
 import statistics
@@ -747,13 +746,7 @@ def write_docs(results: dict[str, Any]) -> None:
         "sync and async), drawn as straight lines in between.\n\n"
         f"{render(results)}\n{SECTION_END}"
     )
-    text = DOCS.read_text()
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: body, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    DOCS.write_text(text)
+    ops.replace_section(SECTION_START, SECTION_END, body, DOCS)
 
 
 # -- main -------------------------------------------------------------------------------------

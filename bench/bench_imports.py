@@ -36,7 +36,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_operations import recreate_postgres_database, replace_section  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DOCS = BASE_DIR / "docs" / "BENCHMARKS.md"
@@ -62,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env = environment(args.database_url, vhost(args.vhost))
-    recreate_database(args.database_url)
+    recreate_postgres_database(args.database_url)
     manage(env, "migrate", "-v0")
     manage(env, "queue_setup")
     manage(
@@ -178,17 +181,6 @@ def environment(database_url: str, amqp_url: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = url[: -len(parsed.path)] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -313,7 +305,6 @@ def render(lines: list[tuple[str, str, str]]) -> str:
 
 
 def write_docs(table: str) -> None:
-    text = DOCS.read_text()
     body = (
         f"{START}\n## Imports\n\n"
         "Reproduce (PostgreSQL and RabbitMQ on loopback; the bench database "
@@ -327,12 +318,7 @@ def write_docs(table: str) -> None:
         "memory is the process's peak resident size (Django and the app included).\n\n"
         f"{table}\n{END}"
     )
-    if START in text:
-        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-        text = pattern.sub(lambda _m: body, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    DOCS.write_text(text)
+    replace_section(START, END, body, DOCS)
 
 
 if __name__ == "__main__":

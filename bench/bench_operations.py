@@ -384,7 +384,6 @@ def command_line() -> str:
 
 
 def write_docs(table: str) -> None:
-    text = DOCS.read_text()
     start = "<!-- section: operations (bench/bench_operations.py) -->"
     end = "<!-- end: operations -->"
     body = (
@@ -403,8 +402,20 @@ def write_docs(table: str) -> None:
         "started with `--batch-size 1`.\n\n"
         f"{table}\n{end}"
     )
+    replace_section(start, end, body)
+
+
+def replace_section(start: str, end: str, body: str, docs: Path = DOCS) -> None:
+    """Put `body` (which begins with `start` and ends with `end`) in `docs` in place of
+    the section between those markers, or at the end when there is none yet. Every bench
+    script writes its own section of docs/BENCHMARKS.md so."""
+    text = docs.read_text()
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    DOCS.write_text(pattern.sub(lambda _m: body, text))
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: body, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    docs.write_text(text)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.bench_operations import Client, free_port, wait_for_port  # noqa: E402
+from bench.bench_operations import (  # noqa: E402
+    Client,
+    free_port,
+    recreate_postgres_database,
+    replace_section,
+    wait_for_port,
+)
 
 DOCS = BASE_DIR / "docs" / "BENCHMARKS.md"
 PLOTS = BASE_DIR / "docs" / "bench"
@@ -274,16 +280,6 @@ class Database:
 
 def as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def recreate_postgres_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(url[: -len(parsed.path)] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -1255,15 +1251,7 @@ def plot(bench: Bench, caption: str) -> list[str]:
 
 
 def write_docs(body: str) -> None:
-    section = f"{SECTION_START}\n{body}\n{SECTION_END}"
-    text = DOCS.read_text()
-    if SECTION_START in text and SECTION_END in text:
-        head, rest = text.split(SECTION_START, 1)
-        tail = rest.split(SECTION_END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text)
+    replace_section(SECTION_START, SECTION_END, f"{SECTION_START}\n{body}\n{SECTION_END}", DOCS)
 
 
 def part_notes(bench: Bench) -> list[str]:

@@ -54,6 +54,7 @@ from bench.bench_operations import (  # noqa: E402
     free_port,
     product,
     recreate_postgres_database,
+    replace_section,
     wait_for_port,
 )
 
@@ -427,7 +428,6 @@ def environment() -> str:
 
 
 def write_docs(table: str) -> None:
-    text = DOCS.read_text()
     body = (
         f"{START}\n## The synchronous API on several cores (`serve --workers`)\n\n"
         "Reproduce (PostgreSQL and Redis on loopback; the bench database "
@@ -442,12 +442,7 @@ def write_docs(table: str) -> None:
         "the PostgreSQL backends serving the bench database, and the client.\n\n"
         f"{table}\n\n{PROFILE}\n{END}"
     )
-    if START in text:
-        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-        text = pattern.sub(lambda _m: body, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    DOCS.write_text(text)
+    replace_section(START, END, body, DOCS)
 
 
 if __name__ == "__main__":
